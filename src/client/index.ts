@@ -1,0 +1,5 @@
+export { Client, Upload, type ClientOptions, type Body } from './client.js';
+export { resolveConfig, readConfig, writeConfig, configPath, activeContext, toBaseUrl, DEFAULT_ADDRESS, DEFAULT_PORT } from './config.js';
+export type { ConfigFile, ContextConfig, ResolvedConfig } from './config.js';
+export * from '../api/types.js';
+export { SluiceError, isSluiceError, type ErrorCode } from '../errors/index.js';

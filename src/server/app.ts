@@ -1,0 +1,67 @@
+/**
+ * buildApp(deps): the HTTP API as a Fastify instance, without listening. One route plugin per
+ * domain and one error handler that turns every error into `{ error: { code, message, details,
+ * requestId } }` with the status its code's category decides. File bodies are streamed both
+ * ways: upload bodies are handed to the pfs layer as streams, never buffered whole.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { SluiceError, isSluiceError } from '../errors/index.js';
+import type { Pfs } from '../pfs/index.js';
+import { API_PREFIX } from '../api/types.js';
+import { repoRoutes } from './routes/repos.js';
+import { commitRoutes } from './routes/commits.js';
+import { fileRoutes } from './routes/files.js';
+import { adminRoutes } from './routes/admin.js';
+
+export interface AppDeps {
+  pfs: Pfs;
+  version: string;
+  logger?: boolean;
+}
+
+export const STREAM_CONTENT_TYPES = ['application/octet-stream', 'application/x-tar'];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger === true ? { level: 'info' } : false,
+    bodyLimit: 16 * 1024 * 1024,
+    // Uploads of a large file can take minutes; keep-alive clients reuse connections.
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+    genReqId: () => Math.random().toString(36).slice(2, 12),
+  });
+
+  // Pass upload bodies through as streams; the route decides how to consume them.
+  app.addContentTypeParser(STREAM_CONTENT_TYPES, (_req, payload, done) => done(null, payload));
+
+  app.setErrorHandler((err, req, reply) => {
+    let e: SluiceError;
+    if (isSluiceError(err)) e = err;
+    else if ((err as { validation?: unknown }).validation !== undefined || (err as { statusCode?: number }).statusCode === 400) {
+      e = new SluiceError('INVALID_REQUEST_BODY', (err as Error).message);
+    } else if ((err as { statusCode?: number }).statusCode === 413) {
+      e = new SluiceError('INVALID_REQUEST_BODY', (err as Error).message);
+    } else if ((err as { statusCode?: number }).statusCode === 415) {
+      e = new SluiceError('INVALID_REQUEST_BODY', (err as Error).message);
+    } else {
+      req.log.error({ err }, 'internal error');
+      e = new SluiceError('INTERNAL', `internal error: ${(err as Error).message}`);
+    }
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy(e);
+      return;
+    }
+    void reply.status(e.status).header('content-type', 'application/json').send(e.toBody(req.id));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const e = new SluiceError('INVALID_ARGUMENT', `no such API route: ${req.method} ${req.url}`);
+    void reply.status(404).send(e.toBody(req.id));
+  });
+
+  await app.register(adminRoutes(deps), { prefix: API_PREFIX });
+  await app.register(repoRoutes(deps), { prefix: API_PREFIX });
+  await app.register(commitRoutes(deps), { prefix: API_PREFIX });
+  await app.register(fileRoutes(deps), { prefix: API_PREFIX });
+  return app;
+}

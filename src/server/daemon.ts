@@ -1,0 +1,62 @@
+/**
+ * The daemon: opens the stores under one data directory (SQLite `meta.db` and the `objects/`
+ * folder), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
+ * requests, lets in-flight ones finish, then closes the stores.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { openSqliteMetadataStore } from '../storage/metadata/index.js';
+import { FsObjectStore } from '../storage/objects/index.js';
+import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
+import { packageVersion } from '../lib/version.js';
+import { wrapError } from '../errors/index.js';
+import { buildApp } from './app.js';
+
+export interface DaemonOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  logger?: boolean;
+}
+
+export interface Daemon {
+  app: FastifyInstance;
+  pfs: Pfs;
+  /** host:port actually bound (port 0 picks a free one). */
+  address: string;
+  gc: GcReport;
+  close(): Promise<void>;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const dataDir = resolve(opts.dataDir);
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw wrapError(err, 'UNAVAILABLE', `cannot create data directory ${dataDir}`);
+  }
+  const meta = await openSqliteMetadataStore(join(dataDir, 'meta.db'));
+  const objects = new FsObjectStore(join(dataDir, 'objects'));
+  await objects.open();
+  const pfs = openPfs(meta, objects);
+  const gc = await pfs.gc();
+  const app = await buildApp({ pfs, version: packageVersion(), logger: opts.logger ?? false });
+  await app.listen({ host: opts.host, port: opts.port });
+  const addr = app.server.address();
+  const address = typeof addr === 'object' && addr !== null ? `${opts.host}:${addr.port}` : `${opts.host}:${opts.port}`;
+  let closed = false;
+  return {
+    app,
+    pfs,
+    address,
+    gc,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await objects.close();
+      await meta.close();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export type { MetadataStore, Database, Dialect } from './metadata-store.js';
+export { openSqliteMetadataStore } from './sqlite-metadata-store.js';
+export { migrate } from './schema.js';

@@ -1,0 +1,33 @@
+/**
+ * The embedded metadata store: one SQLite file in WAL mode with `synchronous=FULL`, so a
+ * transaction that has returned survives kill -9 and power loss. All access goes through Kysely;
+ * the SQLite dialect serialises connections with a mutex, so every transaction is exclusive.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { wrapError } from '../../errors/index.js';
+import { migrate, type Database } from './schema.js';
+import type { MetadataStore } from './metadata-store.js';
+
+export async function openSqliteMetadataStore(file: string): Promise<MetadataStore> {
+  let raw: BetterSqlite3.Database;
+  try {
+    raw = new BetterSqlite3(file);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = FULL');
+    raw.pragma('busy_timeout = 5000');
+    // Tree nodes and chunk rows are read constantly; a larger page cache avoids re-reading them.
+    raw.pragma('cache_size = -65536');
+  } catch (err) {
+    throw wrapError(err, 'UNAVAILABLE', `cannot open metadata database ${file}`);
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  await migrate(db, 'sqlite');
+  return {
+    db,
+    dialect: 'sqlite',
+    async close() {
+      await db.destroy();
+    },
+  };
+}
