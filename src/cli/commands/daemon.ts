@@ -1,0 +1,59 @@
+/**
+ * `daemon [--data-dir DIR] [--port N] [--host H] [--log]`: runs the daemon in this process.
+ *
+ * This is the one command that imports server code (lazily): `sluice daemon` is the same binary in
+ * another role (DESIGN.md, "one binary, several roles"), not a client. Flags win over
+ * `SLUICE_DATA_DIR` (default `./.sluice-data`), `SLUICE_PORT` (default 30650, 0 picks a free
+ * port) and `SLUICE_HOST` (default 127.0.0.1). When it is serving it prints one line to stderr,
+ * with the port actually bound:
+ *
+ *     sluice daemon listening on http://HOST:PORT (data: DIR)
+ *
+ * SIGINT/SIGTERM close it gracefully (in-flight requests finish) and the command returns, so
+ * main exits 0; a second signal leaves at once.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { SluiceError } from '../../client/index.js';
+import { subcommand } from '../command-tree.js';
+
+interface Options {
+  dataDir?: string;
+  port?: string;
+  host?: string;
+  log?: boolean;
+}
+
+function parsePort(value: string, from: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new SluiceError('INVALID_ARGUMENT', `invalid port ${JSON.stringify(value)} (from ${from}): expected 0-65535`);
+  return Number(value);
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function registerDaemon(program: Command, ctx: CliContext): void {
+  subcommand(program, ['daemon'], 'Run the Sluice daemon (HTTP API on SQLite and a local object folder).')
+    .option('--data-dir <dir>', 'data directory (env SLUICE_DATA_DIR, default ./.sluice-data)')
+    .option('--port <n>', 'port to listen on; 0 picks a free one (env SLUICE_PORT, default 30650)')
+    .option('--host <host>', 'address to listen on (env SLUICE_HOST, default 127.0.0.1)')
+    .option('--log', 'log requests to stderr')
+    .action(async (opts: Options) => {
+      const dataDir = resolve(opts.dataDir ?? nonEmpty(ctx.env.SLUICE_DATA_DIR) ?? './.sluice-data');
+      const port = opts.port !== undefined ? parsePort(opts.port, '--port') : nonEmpty(ctx.env.SLUICE_PORT) !== undefined ? parsePort(ctx.env.SLUICE_PORT ?? '', 'SLUICE_PORT') : 30650;
+      const host = opts.host ?? nonEmpty(ctx.env.SLUICE_HOST) ?? '127.0.0.1';
+      const { signal, release } = ctx.interruptible();
+      try {
+        // Loaded on demand: client commands should not pay for the server's start-up.
+        const { startDaemon } = await import('../../server/daemon.js');
+        const daemon = await startDaemon({ dataDir, host, port, logger: opts.log === true });
+        ctx.err(`sluice daemon listening on http://${daemon.address} (data: ${dataDir})\n`);
+        if (!signal.aborted) await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
+        await daemon.close();
+      } finally {
+        release();
+      }
+    });
+}

@@ -1,0 +1,27 @@
+/**
+ * `glob file "<repo>@<ref>:<pattern>" [--raw]`: NAME TYPE SIZE of the files and directories
+ * matching the pattern.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { parseFileArg } from '../args.js';
+import { subcommand } from '../command-tree.js';
+import { rawLine, TabWriter } from '../output.js';
+import { FILE_HEADER, fileRow } from '../tables.js';
+
+export function registerFileGlob(program: Command, ctx: CliContext): void {
+  subcommand(program, ['glob', 'file'], 'Return files that match a glob pattern in a commit.')
+    .argument('<repo@branch-or-commit:pattern>', 'the pattern (quote it so the shell leaves it alone)')
+    .option('--raw', 'print raw JSON, one object per line')
+    .action(async (arg: string, opts: { raw?: boolean }) => {
+      const f = parseFileArg(arg, { requirePath: true });
+      const files = await ctx.client().globFile(f.repo, f.ref, f.path ?? '/');
+      if (opts.raw === true) {
+        for (const fi of files) ctx.out(rawLine(fi));
+        return;
+      }
+      const w = new TabWriter((s) => ctx.out(s), FILE_HEADER);
+      for (const fi of files) w.row(fileRow(fi));
+      w.flush();
+    });
+}

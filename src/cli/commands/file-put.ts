@@ -1,0 +1,156 @@
+/**
+ * `put file <repo>@<ref>[:<path>]` with `-f` (repeatable; a local file, a directory with `-r`,
+ * or `-` for stdin; default `-`), `-r`, `-i <file|->` (a list of sources, one per line),
+ * `-a` (append), `--untar`, `-p N` (parallel upload streams, default 10), `--full-path`.
+ *
+ * One command is one atomic change: everything goes into one upload session, committed at the
+ * end with `upload.commit(repo, ref)` (a new finished commit on a branch whose head is finished,
+ * or an addition to an open commit). On any failure, or Ctrl-C, the session is aborted and
+ * nothing is committed. A single file goes up as one `putFile`; many files go as `-p` tar
+ * streams built on the fly, split to roughly equal sizes. Target naming: see put-plan.ts.
+ *
+ * A missing `@ref` means the active context's `output_branch` (set for spouts) or `master`.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { addAbortSignal, type Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { InterruptedError, type CliContext } from '../context.js';
+import { SluiceError, type Upload } from '../../client/index.js';
+import { collect, DEFAULT_BRANCH, parseFileArg, positiveIntOption } from '../args.js';
+import { subcommand } from '../command-tree.js';
+import { planPut, splitBySize, type PutItem } from '../put-plan.js';
+import { maybeGunzip, packFiles } from '../tar-io.js';
+
+interface Options {
+  file?: string[];
+  inputFile?: string;
+  recursive?: boolean;
+  append?: boolean;
+  untar?: boolean;
+  parallelism: number;
+  fullPath?: boolean;
+}
+
+async function readSourceList(ctx: CliContext, inputFile: string): Promise<string[]> {
+  let text: string;
+  if (inputFile === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    try {
+      text = await readFile(inputFile, 'utf8');
+    } catch (err) {
+      throw new SluiceError('INVALID_ARGUMENT', `cannot read ${inputFile}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return text.split(/\r?\n/).filter((l) => l !== '');
+}
+
+/** The default branch for writes: a spout's context names its output branch. */
+function defaultWriteRef(ctx: CliContext, repo: string): string {
+  const c = ctx.config().context;
+  const branch = typeof c?.output_branch === 'string' && c.output_branch !== '' ? c.output_branch : undefined;
+  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
+  return branch !== undefined && (pipeline === undefined || pipeline === repo) ? branch : DEFAULT_BRANCH;
+}
+
+/** Uploads every planned item into `upload`; rejects (after stopping the others) on the first failure. */
+async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutItem[], opts: Options, signal: AbortSignal): Promise<void> {
+  const append = opts.append === true ? { append: true } : {};
+  const guard = <T extends Readable>(s: T): T => addAbortSignal(signal, s);
+  const stdinBody = (): Readable => guard(ctx.io.stdin);
+  const files = items.filter((i): i is Extract<PutItem, { kind: 'file' }> => i.kind === 'file');
+  const targets = new Set<string>();
+  let repeated = false;
+  for (const i of items) {
+    if (i.kind === 'tar') continue;
+    if (targets.has(i.target)) repeated = true;
+    targets.add(i.target);
+  }
+  // Appends, or a path written twice, must land in command order: one stream, in order.
+  const sequential = opts.append === true || repeated;
+
+  if (files.length === 1 && items.length === 1) {
+    const f = files[0]!;
+    await upload.putFile(f.target, guard(createReadStream(f.source)), append);
+    return;
+  }
+  const run = async (item: PutItem): Promise<void> => {
+    if (item.kind === 'stdin') await upload.putFile(item.target, stdinBody(), append);
+    else if (item.kind === 'tar') {
+      const src = item.source === '-' ? stdinBody() : guard(createReadStream(item.source));
+      await upload.putTar(item.dir, guard(maybeGunzip(src)), append);
+    }
+  };
+  if (sequential) {
+    // Consecutive local files share one tar stream; other items go one by one, in order.
+    let batch: Array<Extract<PutItem, { kind: 'file' }>> = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length > 0) await upload.putTar('/', packFiles(batch, signal), append);
+      batch = [];
+    };
+    for (const item of items) {
+      if (item.kind === 'file') batch.push(item);
+      else {
+        await flush();
+        await run(item);
+      }
+    }
+    await flush();
+    return;
+  }
+  const jobs: Array<() => Promise<unknown>> = splitBySize(files, opts.parallelism).map((group) => () => upload.putTar('/', packFiles(group, signal), append));
+  for (const item of items) if (item.kind !== 'file') jobs.push(() => run(item));
+  await Promise.all(jobs.map((j) => j()));
+}
+
+export function registerFilePut(program: Command, ctx: CliContext): void {
+  subcommand(program, ['put', 'file'], 'Put a file into the filesystem (one command, one commit).')
+    .argument('<repo@branch-or-commit[:path]>', 'where to put the data')
+    .option('-f, --file <file>', 'a local file, a directory (with -r), or - for stdin (repeatable; default -)', collect)
+    .option('-i, --input-file <file>', 'read the sources from a file, one per line (- for stdin)')
+    .option('-r, --recursive', 'recursively put the files in a directory')
+    .option('-a, --append', 'append to the existing content of the file instead of overwriting it')
+    .option('--untar', 'the source is a tar archive (gzip detected) whose files are put under the path')
+    .option('-p, --parallelism <n>', 'number of parallel upload streams', positiveIntOption, 10)
+    .option('--full-path', 'use the whole path given to -f as the target name, not just its base name')
+    .action(async (arg: string, opts: Options) => {
+      const target = parseFileArg(arg, { defaultRef: '' });
+      const ref = target.ref === '' ? defaultWriteRef(ctx, target.repo) : target.ref;
+      if (opts.inputFile !== undefined && opts.file !== undefined) throw new SluiceError('INVALID_ARGUMENT', 'cannot use both -f and -i');
+      if (opts.inputFile === '-' && (opts.file ?? []).includes('-')) throw new SluiceError('INVALID_ARGUMENT', 'stdin cannot be both the source list and a source');
+      const sources = opts.inputFile !== undefined ? await readSourceList(ctx, opts.inputFile) : opts.file ?? ['-'];
+      const items = await planPut(
+        { sources, path: target.path, recursive: opts.recursive === true, untar: opts.untar === true, fullPath: opts.fullPath === true },
+        { warn: (m) => ctx.err(`warning: ${m}\n`) },
+      );
+      if (items.length === 0) throw new SluiceError('INVALID_ARGUMENT', `nothing to put: ${sources.join(', ')} holds no files`);
+
+      const client = ctx.client();
+      // Fail early on a missing repo, as pachctl does, before reading any local data.
+      await client.inspectRepo(target.repo);
+      const { signal: interrupted, release } = ctx.interruptible();
+      const stop = new AbortController();
+      const onInterrupt = (): void => stop.abort(interrupted.reason);
+      interrupted.addEventListener('abort', onInterrupt, { once: true });
+      const upload = await client.createUpload();
+      try {
+        try {
+          await uploadItems(ctx, upload, items, opts, stop.signal);
+        } catch (err) {
+          stop.abort(err);
+          throw err;
+        }
+        await upload.commit(target.repo, ref);
+      } catch (err) {
+        await upload.abort().catch(() => undefined);
+        if (interrupted.aborted) throw new InterruptedError('put file interrupted; nothing was committed');
+        throw err;
+      } finally {
+        interrupted.removeEventListener('abort', onInterrupt);
+        release();
+      }
+    });
+}

@@ -1,0 +1,76 @@
+/**
+ * Registers every command on the program, in the order `--help` lists them.
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { registerVersion } from './version.js';
+import { registerDaemon } from './daemon.js';
+import { registerRepoCreate } from './repo-create.js';
+import { registerRepoUpdate } from './repo-update.js';
+import { registerRepoList } from './repo-list.js';
+import { registerRepoInspect } from './repo-inspect.js';
+import { registerRepoDelete } from './repo-delete.js';
+import { registerBranchCreate } from './branch-create.js';
+import { registerBranchList } from './branch-list.js';
+import { registerBranchInspect } from './branch-inspect.js';
+import { registerBranchDelete } from './branch-delete.js';
+import { registerCommitStart } from './commit-start.js';
+import { registerCommitFinish } from './commit-finish.js';
+import { registerCommitInspect } from './commit-inspect.js';
+import { registerCommitList } from './commit-list.js';
+import { registerCommitWait } from './commit-wait.js';
+import { registerCommitSubscribe } from './commit-subscribe.js';
+import { registerCommitDelete } from './commit-delete.js';
+import { registerCommitSquash } from './commit-squash.js';
+import { registerFilePut } from './file-put.js';
+import { registerFileGet } from './file-get.js';
+import { registerFileList } from './file-list.js';
+import { registerFileGlob } from './file-glob.js';
+import { registerFileDiff } from './file-diff.js';
+import { registerFileDelete } from './file-delete.js';
+import { registerFileCopy } from './file-copy.js';
+import { registerFileInspect } from './file-inspect.js';
+import { registerFsck } from './fsck.js';
+import { registerConfigGet } from './config-get.js';
+import { registerConfigSet } from './config-set.js';
+import { registerConfigUpdate } from './config-update.js';
+import { registerConfigList } from './config-list.js';
+
+const ALL = [
+  registerVersion,
+  registerDaemon,
+  registerRepoCreate,
+  registerRepoUpdate,
+  registerRepoList,
+  registerRepoInspect,
+  registerRepoDelete,
+  registerBranchCreate,
+  registerBranchList,
+  registerBranchInspect,
+  registerBranchDelete,
+  registerCommitStart,
+  registerCommitFinish,
+  registerCommitInspect,
+  registerCommitList,
+  registerCommitWait,
+  registerCommitSubscribe,
+  registerCommitDelete,
+  registerCommitSquash,
+  registerFilePut,
+  registerFileGet,
+  registerFileList,
+  registerFileGlob,
+  registerFileDiff,
+  registerFileDelete,
+  registerFileCopy,
+  registerFileInspect,
+  registerFsck,
+  registerConfigGet,
+  registerConfigSet,
+  registerConfigUpdate,
+  registerConfigList,
+] as const;
+
+export function registerCommands(program: Command, ctx: CliContext): void {
+  for (const register of ALL) register(program, ctx);
+}

@@ -1,0 +1,26 @@
+/**
+ * `list repo [--all] [--raw]`: NAME CREATED SIZE (MASTER) DESCRIPTION. User repos only unless
+ * `--all` (system repos print as `name.spec` / `name.meta`).
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { subcommand } from '../command-tree.js';
+import { rawLine, TabWriter } from '../output.js';
+import { REPO_HEADER, repoRow } from '../tables.js';
+
+export function registerRepoList(program: Command, ctx: CliContext): void {
+  subcommand(program, ['list', 'repo'], 'Return a list of repos.')
+    .option('--all', 'include system repos of all types')
+    .option('--raw', 'print raw JSON, one object per line')
+    .action(async (opts: { all?: boolean; raw?: boolean }) => {
+      const repos = await ctx.client().listRepos({ all: opts.all === true });
+      if (opts.raw === true) {
+        for (const r of repos) ctx.out(rawLine(r));
+        return;
+      }
+      const now = ctx.now();
+      const w = new TabWriter((s) => ctx.out(s), REPO_HEADER);
+      for (const r of repos) w.row(repoRow(r, now));
+      w.flush();
+    });
+}

@@ -1,0 +1,33 @@
+/**
+ * Builds the commander program with pachctl 2.x's verb-noun grammar (`create repo`, `put file`,
+ * `config get active-context`). Each command lives in its own file under `commands/` and
+ * registers itself through `subcommand` (command-tree.ts).
+ *
+ * Usage errors (unknown command, missing argument, bad option value) are reported by commander
+ * as `error: <message>` on stderr; `exitOverride` turns them into a thrown `CommanderError`
+ * that main maps to exit code 2.
+ */
+import { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { registerCommands } from './commands/index.js';
+
+/** The name the user typed: `pachctl` or `sluice`. */
+export function programName(argv1: string | undefined): string {
+  const base = (argv1 ?? 'sluice').split(/[\\/]/).pop() ?? 'sluice';
+  const name = base.replace(/\.(c|m)?js$/, '');
+  return name === '' || name === 'main' ? 'sluice' : name;
+}
+
+export function buildProgram(ctx: CliContext, name = 'sluice'): Command {
+  const program = new Command(name);
+  program
+    .description('Sluice: a versioned data store with pipelines and spouts (pachctl-compatible CLI)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.out(s),
+      writeErr: (s) => ctx.err(s),
+    })
+    .showSuggestionAfterError(true);
+  registerCommands(program, ctx);
+  return program;
+}
