@@ -19,6 +19,9 @@ import type {
   BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, CreateBranchRequest, FileDiff,
   FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
 } from '../api/types.js';
+import type {
+  ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
+} from '../api/pps-types.js';
 import { SluiceError } from '../errors/index.js';
 import { resolveConfig, toBaseUrl } from './config.js';
 
@@ -208,21 +211,8 @@ export class Client {
         query: { branch: opts.branch, from: opts.from, new: opts.onlyNew === true ? 'true' : undefined },
         signal: ac.signal,
       });
-      let buf = '';
-      try {
-        for await (const chunk of res.body) {
-          buf += (chunk as Buffer).toString('utf8');
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) !== -1) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (line === '') continue;
-            const ev = JSON.parse(line) as { type: string; commit: CommitInfo };
-            if (ev.type === 'commit') yield ev.commit;
-          }
-        }
-      } catch (err) {
-        if (!ac.signal.aborted) throw err;
+      for await (const ev of ndjson<{ type: string; commit: CommitInfo }>(res, ac.signal)) {
+        if (ev.type === 'commit') yield ev.commit;
       }
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -291,6 +281,128 @@ export class Client {
 
   async diffFile(repo: string, ref: string, opts: { old?: string; path?: string } = {}): Promise<FileDiff[]> {
     return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/diff`, { query: { ...opts } });
+  }
+
+  // ---- pipelines ----
+
+  /**
+   * Creates (or, with `update`, updates) the pipelines in a spec file's text: JSON or YAML, one
+   * or several documents. The daemon parses it, so errors name the file, line and column.
+   */
+  async createPipeline(spec: string, opts: { file?: string; update?: boolean; reprocess?: boolean } = {}): Promise<CreatePipelineResponse> {
+    return this.call('POST', '/pipelines', { json: { spec, ...opts } });
+  }
+
+  async listPipelines(opts: { history?: boolean } = {}): Promise<PipelineInfo[]> {
+    return this.call('GET', '/pipelines', { query: { history: opts.history === true ? 'true' : undefined } });
+  }
+
+  async inspectPipeline(name: string): Promise<PipelineInfo> {
+    return this.call('GET', `/pipelines/${Client.seg(name)}`);
+  }
+
+  /** Every version of a pipeline, newest first. */
+  async pipelineHistory(name: string): Promise<PipelineInfo[]> {
+    return this.call('GET', `/pipelines/${Client.seg(name)}/versions`);
+  }
+
+  async deletePipeline(name: string, opts: { keepRepo?: boolean; force?: boolean } = {}): Promise<void> {
+    await this.call('DELETE', `/pipelines/${Client.seg(name)}`, { query: { keepRepo: opts.keepRepo === true ? 'true' : undefined, force: opts.force === true ? 'true' : undefined } });
+  }
+
+  /** Deletes every pipeline (and its output repo unless `keepRepo`). */
+  async deleteAllPipelines(opts: { keepRepo?: boolean } = {}): Promise<void> {
+    await this.call('DELETE', '/pipelines', { query: { keepRepo: opts.keepRepo === true ? 'true' : undefined } });
+  }
+
+  /** Deletes every pipeline and every repo. */
+  async deleteAll(): Promise<void> {
+    await this.call('POST', '/delete-all');
+  }
+
+  async stopPipeline(name: string): Promise<PipelineInfo> {
+    return this.call('POST', `/pipelines/${Client.seg(name)}/stop`);
+  }
+
+  async startPipeline(name: string): Promise<PipelineInfo> {
+    return this.call('POST', `/pipelines/${Client.seg(name)}/start`);
+  }
+
+  // ---- jobs, datums, logs ----
+
+  async listJobs(opts: { pipeline?: string } = {}): Promise<JobInfo[]> {
+    return this.call('GET', '/jobs', { query: { pipeline: opts.pipeline } });
+  }
+
+  async inspectJob(pipeline: string, id: string): Promise<JobInfo> {
+    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}`);
+  }
+
+  /** Resolves when the job has ended (success, failure or killed). */
+  async waitJob(pipeline: string, id: string, opts: { signal?: AbortSignal } = {}): Promise<JobInfo> {
+    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}/wait`, opts.signal === undefined ? {} : { signal: opts.signal });
+  }
+
+  async stopJob(pipeline: string, id: string): Promise<JobInfo> {
+    return this.call('POST', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}/stop`);
+  }
+
+  async listDatums(pipeline: string, job: string): Promise<DatumInfo[]> {
+    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(job)}/datums`);
+  }
+
+  /** Log lines of user code and of the system, oldest first; with `follow`, new lines as they come. */
+  async *getLogs(opts: { pipeline?: string; job?: string; datum?: string; follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    opts.signal?.addEventListener('abort', onAbort);
+    try {
+      const res = await this.send('GET', '/logs', {
+        query: { pipeline: opts.pipeline, job: opts.job, datum: opts.datum, follow: opts.follow === true ? 'true' : undefined },
+        signal: ac.signal,
+      });
+      yield* ndjson<LogLine>(res, ac.signal);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      ac.abort();
+    }
+  }
+
+  // ---- worker protocol (used by `sluice worker`) ----
+
+  /** Waits up to `waitMs` for a datum of the pipeline to process; null when there is none. */
+  async claimDatum(pipeline: string, req: ClaimRequest, signal?: AbortSignal): Promise<DatumTask | null> {
+    const res = await this.send('POST', `/pipelines/${Client.seg(pipeline)}/worker/claim`, { json: req, ...(signal !== undefined ? { signal } : {}) });
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return null;
+    }
+    return (await res.body.json()) as DatumTask;
+  }
+
+  async reportDatum(pipeline: string, result: DatumResult): Promise<void> {
+    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/result`, { json: result });
+  }
+
+  async sendLogs(pipeline: string, batch: WorkerLogBatch): Promise<void> {
+    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/logs`, { json: batch });
+  }
+}
+
+async function* ndjson<T>(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<T> {
+  let buf = '';
+  try {
+    for await (const chunk of res.body) {
+      buf += (chunk as Buffer).toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line !== '') yield JSON.parse(line) as T;
+      }
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
   }
 }
 

@@ -3,3 +3,4 @@ export { resolveConfig, readConfig, writeConfig, configPath, activeContext, toBa
 export type { ConfigFile, ContextConfig, ResolvedConfig } from './config.js';
 export * from '../api/types.js';
 export { SluiceError, isSluiceError, type ErrorCode } from '../errors/index.js';
+export * from '../api/pps-types.js';

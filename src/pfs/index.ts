@@ -35,3 +35,7 @@ export function openPfs(meta: MetadataStore, objects: ObjectStore, now?: () => n
 export { PfsContext } from './context.js';
 export { PfsService } from './pfs-service.js';
 export type { GcReport } from './gc.js';
+// Transaction-level building blocks for the pps controller (job output commits).
+export { commitStage } from './context.js';
+export { finishCommitTx, getCommitRow, commitInfo } from './commits.js';
+export { startCommitTx } from './pfs-service.js';

@@ -28,7 +28,8 @@ export class PfsService {
 
   /** Creates a repo with a `master` branch that has no commits yet. */
   async createRepo(req: CreateRepoRequest, type: RepoType = 'user'): Promise<RepoInfo> {
-    validateName('repo', req.name);
+    // System repos (`<pipeline>.spec`) carry a dot, which user names may not.
+    if (type === 'user') validateName('repo', req.name);
     await this.ctx.tx(async (trx) => {
       const existing = await trx.selectFrom('repos').select('name').where('name', '=', req.name).executeTakeFirst();
       if (existing !== undefined) {

@@ -30,8 +30,11 @@ export interface BuiltTree {
 }
 
 export async function buildTree(reader: NodeReader, parentRoot: string | null, ops: StagedOp[]): Promise<BuiltTree> {
+  // The tree the changes apply to: the parent's, or empty after a delete of "/" (which costs
+  // nothing, however large the parent: pipeline output commits start this way).
+  let base = parentRoot;
   const readFile = async (path: string): Promise<FileValue | undefined> => {
-    const v = await get(reader, parentRoot, path);
+    const v = await get(reader, base, path);
     return isFileValue(v) ? v : undefined;
   };
   // final value of every touched file path; null means deleted
@@ -48,17 +51,19 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
       const cur = await current(op.path);
       const add = op.value ?? { t: 'f', s: 0, c: [] };
       finals.set(op.path, cur === undefined ? add : concatFiles(cur, add));
+    } else if (op.path === '/') {
+      base = null;
+      finals.clear();
     } else {
       // A delete names a file or a directory: remove the file and everything beneath the path.
-      if (op.path === '/' || (await current(op.path)) !== undefined) finals.set(op.path, null);
+      if ((await current(op.path)) !== undefined) finals.set(op.path, null);
       const prefix = dirKey(op.path);
-      for await (const [k, v] of range(reader, parentRoot, { prefix })) {
+      for await (const [k, v] of range(reader, base, { prefix })) {
         if (isFileValue(v)) finals.set(k, null);
       }
       for (const k of finals.keys()) if (k.startsWith(prefix)) finals.set(k, null);
     }
   }
-  finals.delete('/');
 
   // File changes and the directory deltas they imply.
   const fileOps = new Map<string, Value | null>();
@@ -86,7 +91,7 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   const treeOps = new Map<string, Value | null>(fileOps);
   const dirAfter = new Map<string, DirValue | null>();
   for (const [k, d] of dirDelta) {
-    const prevV = await get(reader, parentRoot, k);
+    const prevV = await get(reader, base, k);
     const prev = isDirValue(prevV) ? prevV : { t: 'd' as const, s: 0, n: 0 };
     const n = prev.n + d.n;
     const next: DirValue | null = n <= 0 ? null : { t: 'd', s: prev.s + d.s, n };
@@ -97,7 +102,7 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   // A path is a file or a directory, never both.
   const isDirAfter = async (k: string): Promise<boolean> => {
     if (dirAfter.has(k)) return dirAfter.get(k) !== null;
-    return isDirValue(await get(reader, parentRoot, k));
+    return isDirValue(await get(reader, base, k));
   };
   const isFileAfter = async (p: string): Promise<boolean> => {
     if (finals.has(p)) return finals.get(p) !== null;
@@ -121,10 +126,10 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   const sorted = [...treeOps.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   const { root, newNodes } = await apply(
     reader,
-    parentRoot,
+    base,
     sorted.map(([key, value]) => ({ key, value })),
   );
-  const rootDir = dirAfter.has('/') ? dirAfter.get('/') : await get(reader, parentRoot, '/');
+  const rootDir = dirAfter.has('/') ? dirAfter.get('/') : await get(reader, base, '/');
   const sizeBytes = isDirValue(rootDir) ? rootDir.s : 0;
   return { root, newNodes, sizeBytes, filesChanged };
 }

@@ -141,6 +141,29 @@ export class Uploads {
     return { files: ops.length };
   }
 
+  /** Convenience for the daemon itself: one file, one finished commit. */
+  async commitSingleFile(repo: string, ref: string, path: string, data: Buffer, description?: string): Promise<CommitInfo> {
+    const id = await this.create();
+    try {
+      await this.putFile(id, path, (async function* () {
+        yield data;
+      })());
+      return (await this.commit(id, { repo, ref, ...(description !== undefined ? { description } : {}) }, 'AUTO')).commit;
+    } catch (err) {
+      await this.abort(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The files an upload has staged (put and append only), in order: what a datum wrote. */
+  async stagedFiles(uploadId: string): Promise<Array<[string, { s: number; c: Array<[string, number]> }]>> {
+    await this.requireUpload(this.ctx.db, uploadId);
+    const rows = await this.ctx.db.selectFrom('staged_ops').select(['path', 'op', 'value']).where('stage', '=', uploadStage(uploadId)).orderBy('seq').execute();
+    const out: Array<[string, { s: number; c: Array<[string, number]> }]> = [];
+    for (const r of rows) if (r.value !== null) out.push([r.path, JSON.parse(r.value) as { s: number; c: Array<[string, number]> }]);
+    return out;
+  }
+
   async abort(uploadId: string): Promise<void> {
     await this.ctx.tx(async (trx) => {
       await trx.deleteFrom('staged_ops').where('stage', '=', uploadStage(uploadId)).execute();

@@ -7,14 +7,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SluiceError, isSluiceError } from '../errors/index.js';
 import type { Pfs } from '../pfs/index.js';
+import type { Pps } from '../pps/index.js';
 import { API_PREFIX } from '../api/types.js';
 import { repoRoutes } from './routes/repos.js';
 import { commitRoutes } from './routes/commits.js';
 import { fileRoutes } from './routes/files.js';
 import { adminRoutes } from './routes/admin.js';
+import { ppsRoutes } from './routes/pps.js';
 
 export interface AppDeps {
   pfs: Pfs;
+  pps?: Pps;
   version: string;
   logger?: boolean;
 }
@@ -28,6 +31,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Uploads of a large file can take minutes; keep-alive clients reuse connections.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
+    // Long polls (worker claims, subscribe, logs -f) must not hold a shutdown open.
+    forceCloseConnections: true,
     genReqId: () => Math.random().toString(36).slice(2, 12),
   });
 
@@ -63,5 +68,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(repoRoutes(deps), { prefix: API_PREFIX });
   await app.register(commitRoutes(deps), { prefix: API_PREFIX });
   await app.register(fileRoutes(deps), { prefix: API_PREFIX });
+  if (deps.pps !== undefined) await app.register(ppsRoutes(deps.pps), { prefix: API_PREFIX });
   return app;
 }

@@ -9,20 +9,24 @@ import type { FastifyInstance } from 'fastify';
 import { openSqliteMetadataStore } from '../storage/metadata/index.js';
 import { FsObjectStore } from '../storage/objects/index.js';
 import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
-import { packageVersion } from '../lib/version.js';
+import { packageRoot, packageVersion } from '../lib/version.js';
 import { wrapError } from '../errors/index.js';
 import { buildApp } from './app.js';
+import { LocalExecutor, NoopExecutor, openPps, type Executor, type Pps } from '../pps/index.js';
 
 export interface DaemonOptions {
   dataDir: string;
   host: string;
   port: number;
   logger?: boolean;
+  /** 'local' (default) runs pipeline workers as child processes; 'none' runs no workers. */
+  executor?: 'local' | 'none';
 }
 
 export interface Daemon {
   app: FastifyInstance;
   pfs: Pfs;
+  pps: Pps;
   /** host:port actually bound (port 0 picks a free one). */
   address: string;
   gc: GcReport;
@@ -41,19 +45,33 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await objects.open();
   const pfs = openPfs(meta, objects);
   const gc = await pfs.gc();
-  const app = await buildApp({ pfs, version: packageVersion(), logger: opts.logger ?? false });
+  let address = `${opts.host}:${opts.port}`;
+  let pps: Pps | undefined;
+  const executor: Executor = opts.executor === 'none'
+    ? new NoopExecutor()
+    : new LocalExecutor({
+        command: [process.execPath, join(packageRoot(), 'bin', 'sluice.js')],
+        address: () => address,
+        onWorkerExit: (pipeline, worker) => void pps?.jobs.releaseWorker(pipeline, worker).catch(() => undefined),
+      });
+  pps = openPps(pfs, executor);
+  const app = await buildApp({ pfs, pps, version: packageVersion(), logger: opts.logger ?? false });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
-  const address = typeof addr === 'object' && addr !== null ? `${opts.host}:${addr.port}` : `${opts.host}:${opts.port}`;
+  if (typeof addr === 'object' && addr !== null) address = `${opts.host}:${addr.port}`;
+  // Workers connect back to the address; start them only once the daemon listens.
+  await pps.start();
   let closed = false;
   return {
     app,
     pfs,
+    pps,
     address,
     gc,
     async close() {
       if (closed) return;
       closed = true;
+      await pps?.close();
       await app.close();
       await objects.close();
       await meta.close();

@@ -335,6 +335,31 @@ describe('btree hashes', () => {
     assert.equal(a, b);
   });
 
+  it('gives the same roots whether or not nodes are read through a cache', async () => {
+    const rand = rng(99);
+    const plain = new MemoryNodeStore();
+    const backing = new MemoryNodeStore();
+    const cached = new CachedNodeReader(backing, { maxNodes: 16 });
+    let model = new Map<string, Value>();
+    let a: string | null = null;
+    let b: string | null = null;
+    for (let round = 0; round < 60; round++) {
+      const ops = randomOps(rand, model, 400, false);
+      for (const op of ops) {
+        if (op.value === null) model.delete(op.key);
+        else model = model.set(op.key, op.value);
+      }
+      const ra = await apply(plain, a, ops, { limits: TINY });
+      const rb = await apply(cached, b, ops, { limits: TINY });
+      plain.putAll(ra.newNodes);
+      backing.putAll(rb.newNodes);
+      assert.equal(ra.root, rb.root, `round ${round}`);
+      assert.deepEqual([...ra.newNodes.keys()].sort(), [...rb.newNodes.keys()].sort());
+      a = ra.root;
+      b = rb.root;
+    }
+  });
+
   it('encodes values independently of the order of their object keys', async () => {
     const store = new MemoryNodeStore();
     const one = await apply(store, null, [{ key: '/a', value: { b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'z' } } }]);

@@ -341,6 +341,11 @@ async function loadNode(reader: NodeReader, hash: string): Promise<TreeNode> {
   return decodeNode(bytes, hash);
 }
 
+function rememberOf(reader: NodeReader): RememberNode | null {
+  const decoded = reader as Partial<DecodedNodeReader>;
+  return typeof decoded.rememberNode === 'function' ? decoded.rememberNode.bind(reader) : null;
+}
+
 function heightOf(node: TreeNode): number {
   return node.kind === 'leaf' ? 0 : node.height;
 }
@@ -497,7 +502,18 @@ interface ApplyContext {
   readonly internal: Bounds;
   /** The least weight an internal entry counts for, which is what caps the fan-out. */
   readonly floor: number;
+  /** The reader's cache, when it takes new nodes in decoded form. */
+  readonly remember: RememberNode | null;
+  /**
+   * How many more new leaves to hand to that cache. A small update's leaves are handed over;
+   * a bulk build's thousands are not, as each costs a parse of its new values.
+   */
+  leafSeeds: number;
 }
+
+type RememberNode = (hash: string, node: TreeNode, size: number) => void;
+
+const LEAF_SEEDS_PER_APPLY = 16;
 
 /**
  * A child of an internal node being built: either an existing node (`hash`) or a draft not yet
@@ -520,6 +536,11 @@ interface LeafDraft {
   readonly keys: readonly string[];
   /** Each entry's encoding, `"key",value`. */
   readonly enc: readonly string[];
+  /**
+   * Each entry's decoded value when one is at hand (the entry came from a decoded node), else
+   * `undefined` (a new value, known only by its encoding: the caller's object is never kept).
+   */
+  readonly values: readonly (Value | undefined)[];
   /** Each entry's weight: its encoded bytes plus the separator. */
   readonly w: readonly number[];
   readonly total: number;
@@ -539,7 +560,7 @@ type Draft = LeafDraft | InternalDraft;
 const leafParts = new WeakMap<LeafNode, LeafDraft>();
 const internalKids = new WeakMap<InternalNode, readonly Kid[]>();
 
-const EMPTY_LEAF: LeafDraft = { kind: 'leaf', height: 0, keys: [], enc: [], w: [], total: 0 };
+const EMPTY_LEAF: LeafDraft = { kind: 'leaf', height: 0, keys: [], enc: [], values: [], w: [], total: 0 };
 
 function leafDraftOf(node: LeafNode): LeafDraft {
   let draft = leafParts.get(node);
@@ -554,7 +575,7 @@ function leafDraftOf(node: LeafNode): LeafDraft {
       w[i] = Buffer.byteLength(e) + 1;
       total += w[i]!;
     }
-    draft = { kind: 'leaf', height: 0, keys: node.keys, enc, w, total };
+    draft = { kind: 'leaf', height: 0, keys: node.keys, enc, values: node.values, w, total };
     leafParts.set(node, draft);
   }
   return draft;
@@ -610,6 +631,8 @@ function resolveLimits(reader: NodeReader, limits: Partial<TreeLimits> | undefin
     leaf: bounds(l.leafMaxBytes),
     internal: bounds(l.internalMaxBytes),
     floor: l.internalMaxBytes / l.internalMaxFanout,
+    remember: rememberOf(reader),
+    leafSeeds: LEAF_SEEDS_PER_APPLY,
   };
 }
 
@@ -731,12 +754,14 @@ function mergeLeaf(ctx: ApplyContext, base: LeafDraft, ops: readonly TreeOp[], f
   const n = bk.length;
   const keys: string[] = [];
   const enc: string[] = [];
+  const values: Array<Value | undefined> = [];
   const w: number[] = [];
   let total = 0;
   let changed = false;
-  const push = (key: string, e: string, weight: number): void => {
+  const push = (key: string, e: string, value: Value | undefined, weight: number): void => {
     keys.push(key);
     enc.push(e);
+    values.push(value);
     w.push(weight);
     total += weight;
   };
@@ -746,12 +771,12 @@ function mergeLeaf(ctx: ApplyContext, base: LeafDraft, ops: readonly TreeOp[], f
     const op = j < to ? ops[j]! : undefined;
     const key = i < n ? bk[i]! : undefined;
     if (op === undefined || (key !== undefined && key < op.key)) {
-      push(key!, base.enc[i]!, base.w[i]!);
+      push(key!, base.enc[i]!, base.values[i], base.w[i]!);
       i++;
     } else if (key === undefined || op.key < key) {
       if (op.value !== null) {
         const e = entryJson(op.key, op.value);
-        push(op.key, e, Buffer.byteLength(e) + 1);
+        push(op.key, e, undefined, Buffer.byteLength(e) + 1);
         changed = true;
       }
       j++;
@@ -763,9 +788,9 @@ function mergeLeaf(ctx: ApplyContext, base: LeafDraft, ops: readonly TreeOp[], f
         // that rewrites a value unchanged (and leaves the node, and its hash, alone).
         const e = entryJson(op.key, op.value);
         if (e === base.enc[i]) {
-          push(key, e, base.w[i]!);
+          push(key, e, base.values[i], base.w[i]!);
         } else {
-          push(key, e, Buffer.byteLength(e) + 1);
+          push(key, e, undefined, Buffer.byteLength(e) + 1);
           changed = true;
         }
       }
@@ -775,7 +800,7 @@ function mergeLeaf(ctx: ApplyContext, base: LeafDraft, ops: readonly TreeOp[], f
   }
   if (!changed) return null;
   if (keys.length === 0) return [];
-  return splitDraft(ctx, { kind: 'leaf', height: 0, keys, enc, w, total });
+  return splitDraft(ctx, { kind: 'leaf', height: 0, keys, enc, values, w, total });
 }
 
 /**
@@ -788,7 +813,7 @@ function splitDraft(ctx: ApplyContext, d: Draft): Draft[] {
     if (ranges.length === 1) return [d];
     return ranges.map(([s, e]) => {
       const w = d.w.slice(s, e);
-      return { kind: 'leaf', height: 0, keys: d.keys.slice(s, e), enc: d.enc.slice(s, e), w, total: sum(w) };
+      return { kind: 'leaf', height: 0, keys: d.keys.slice(s, e), enc: d.enc.slice(s, e), values: d.values.slice(s, e), w, total: sum(w) };
     });
   }
   const weights = d.kids.map((k) => kidWeight(ctx, k));
@@ -886,7 +911,15 @@ async function toDraft(ctx: ApplyContext, kid: Kid): Promise<Draft> {
 /** Concatenates two adjacent drafts of one height (a before b). */
 async function mergeDrafts(ctx: ApplyContext, a: Draft, b: Draft): Promise<Draft> {
   if (a.kind === 'leaf' && b.kind === 'leaf') {
-    return { kind: 'leaf', height: 0, keys: a.keys.concat(b.keys), enc: a.enc.concat(b.enc), w: a.w.concat(b.w), total: a.total + b.total };
+    return {
+      kind: 'leaf',
+      height: 0,
+      keys: a.keys.concat(b.keys),
+      enc: a.enc.concat(b.enc),
+      values: a.values.concat(b.values),
+      w: a.w.concat(b.w),
+      total: a.total + b.total,
+    };
   }
   if (a.kind === 'internal' && b.kind === 'internal' && a.height === b.height) {
     // Where the two meet, a lone underfull child of one (left behind because it had no sibling
@@ -899,13 +932,17 @@ async function mergeDrafts(ctx: ApplyContext, a: Draft, b: Draft): Promise<Draft
 /** Encodes a draft and the drafts below it, records them as new nodes, and returns its hash. */
 function finalize(ctx: ApplyContext, d: Draft): string {
   let text: string;
+  let children: string[] | null = null;
   if (d.kind === 'leaf') {
     text = leafText(d.enc);
   } else {
-    const parts = new Array<string>(d.kids.length);
-    for (let i = 0; i < d.kids.length; i++) {
+    const n = d.kids.length;
+    const parts = new Array<string>(n);
+    children = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
       const kid = d.kids[i]!;
       const hash = kid.hash ?? finalize(ctx, kid.draft!);
+      children[i] = hash;
       parts[i] = kid.keyJson + ',"' + hash + '"';
     }
     text = internalText(d.height, parts);
@@ -913,7 +950,47 @@ function finalize(ctx: ApplyContext, d: Draft): string {
   const bytes = utf8Encoder.encode(text);
   const hash = hashBytes(bytes);
   ctx.newNodes.set(hash, bytes);
+  if (ctx.remember !== null) {
+    if (d.kind === 'internal') rememberInternal(ctx.remember, hash, d, children!, bytes.length);
+    else if (ctx.leafSeeds-- > 0) rememberLeaf(ctx.remember, hash, d, bytes.length);
+  }
   return hash;
+}
+
+/**
+ * Hands a new internal node, already in decoded form, to the reader's cache: the next update of
+ * this branch starts from this very root and path, and need not read and parse them back.
+ */
+function rememberInternal(remember: RememberNode, hash: string, d: InternalDraft, children: readonly string[], size: number): void {
+  const n = d.kids.length;
+  const keys = new Array<string>(n);
+  const kids = new Array<Kid>(n);
+  for (let i = 0; i < n; i++) {
+    const kid = d.kids[i]!;
+    keys[i] = kid.key;
+    kids[i] = kid.hash === null ? { key: kid.key, keyJson: kid.keyJson, bytes: kid.bytes, hash: children[i]!, draft: null } : kid;
+  }
+  const node: InternalNode = { kind: 'internal', height: d.height, keys, children };
+  internalKids.set(node, kids);
+  remember(hash, node, size);
+}
+
+/**
+ * Hands a new leaf to the reader's cache, for the same reason: a stream of commits that append
+ * to one directory rewrites the same leaf every time. Only the new values need parsing (from
+ * their canonical text, so the cache never holds the caller's objects); the rest are shared
+ * with the leaf's previous version.
+ */
+function rememberLeaf(remember: RememberNode, hash: string, d: LeafDraft, size: number): void {
+  const n = d.keys.length;
+  const values = new Array<Value>(n);
+  for (let i = 0; i < n; i++) {
+    const known = d.values[i];
+    values[i] = known !== undefined ? known : (JSON.parse(d.enc[i]!.slice(JSON.stringify(d.keys[i]!).length + 1)) as Value);
+  }
+  const node: LeafNode = { kind: 'leaf', keys: d.keys, values };
+  leafParts.set(node, { ...d, values });
+  remember(hash, node, size);
 }
 
 // ---------------------------------------------------------------------------------------------

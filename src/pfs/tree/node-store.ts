@@ -26,6 +26,13 @@ export interface NodeReader {
  */
 export interface DecodedNodeReader extends NodeReader {
   getDecodedNode(hash: string): Promise<TreeNode>;
+  /**
+   * Takes a node that `apply` just built, in decoded form, so that the next update (which
+   * starts from that new root) need not read and parse it back. `size` is its encoded length.
+   * The node may never be stored (its commit may be abandoned); holding it is still correct,
+   * since a name always stands for the same content.
+   */
+  rememberNode?(hash: string, node: TreeNode, size: number): void;
 }
 
 /** Nodes in memory, keyed by hash. A missing node is PFS_CORRUPT: some tree names it. */
@@ -131,6 +138,10 @@ export class CachedNodeReader implements DecodedNodeReader {
     const load = this.load(hash).finally(() => this.inFlight.delete(hash));
     this.inFlight.set(hash, load);
     return load;
+  }
+
+  rememberNode(hash: string, node: TreeNode, size: number): void {
+    this.insert(hash, { node, size });
   }
 
   /** Number of decoded nodes held. */

@@ -97,6 +97,89 @@ export interface CountersTable {
   value: number;
 }
 
+export interface PipelinesTable {
+  name: string;
+  version: number;
+  /** The normalized spec of the current version, JSON. */
+  spec: string;
+  spec_commit: string;
+  state: string;
+  reason: string;
+  stopped: number;
+  /** Changes on create and on `update --reprocess`; part of every datum hash. */
+  salt: string;
+  created_at: number;
+  updated_at: number;
+  /** finish_seq of the last input commit turned into a job (jobs are made exactly once). */
+  input_seq: number;
+}
+
+export interface PipelineVersionsTable {
+  name: string;
+  version: number;
+  spec: string;
+  spec_commit: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  pipeline: string;
+  id: string;
+  pipeline_version: number;
+  state: string;
+  reason: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  /** JSON array of {repo, id}. */
+  inputs: string;
+  output_commit: string | null;
+  restart: number;
+  total: number;
+  processed: number;
+  skipped: number;
+  failed: number;
+  recovered: number;
+  bytes_downloaded: number;
+  bytes_uploaded: number;
+  /** Order of creation, for the per-pipeline queue. */
+  seq: number;
+}
+
+export interface DatumsTable {
+  pipeline: string;
+  job: string;
+  /** Position of the datum in the job; output is assembled in this order. */
+  idx: number;
+  id: string;
+  hash: string;
+  state: string;
+  /** JSON array of DatumInput. */
+  inputs: string;
+  attempt: number;
+  worker: string | null;
+  reason: string;
+}
+
+export interface DatumOutputsTable {
+  pipeline: string;
+  hash: string;
+  /** JSON array of [path, {s, c}] written by the datum. */
+  files: string;
+  bytes: number;
+}
+
+export interface LogsTable {
+  seq: Generated<number>;
+  pipeline: string;
+  job: string | null;
+  datum: string | null;
+  worker: string | null;
+  ts: number;
+  stream: string;
+  message: string;
+}
+
 export interface Database {
   repos: ReposTable;
   branches: BranchesTable;
@@ -109,6 +192,12 @@ export interface Database {
   packs: PacksTable;
   nodes: NodesTable;
   counters: CountersTable;
+  pipelines: PipelinesTable;
+  pipeline_versions: PipelineVersionsTable;
+  jobs: JobsTable;
+  datums: DatumsTable;
+  datum_outputs: DatumOutputsTable;
+  logs: LogsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -211,4 +300,92 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
     .addColumn('value', int, (c) => c.notNull())
     .execute();
   await sql`insert into counters (name, value) values ('finish_seq', 0) on conflict (name) do nothing`.execute(db);
+  await sql`insert into counters (name, value) values ('job_seq', 0) on conflict (name) do nothing`.execute(db);
+  await migratePps(db, dialect);
+}
+
+async function migratePps(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const int = dialect === 'sqlite' ? 'integer' : 'bigint';
+  await db.schema
+    .createTable('pipelines').ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('version', int, (c) => c.notNull())
+    .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('spec_commit', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('reason', 'text', (c) => c.notNull())
+    .addColumn('stopped', int, (c) => c.notNull())
+    .addColumn('salt', 'text', (c) => c.notNull())
+    .addColumn('created_at', int, (c) => c.notNull())
+    .addColumn('updated_at', int, (c) => c.notNull())
+    .addColumn('input_seq', int, (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('pipeline_versions').ifNotExists()
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('version', int, (c) => c.notNull())
+    .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('spec_commit', 'text', (c) => c.notNull())
+    .addColumn('created_at', int, (c) => c.notNull())
+    .addPrimaryKeyConstraint('pipeline_versions_pk', ['name', 'version'])
+    .execute();
+  await db.schema
+    .createTable('jobs').ifNotExists()
+    .addColumn('pipeline', 'text', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('pipeline_version', int, (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('reason', 'text', (c) => c.notNull())
+    .addColumn('created_at', int, (c) => c.notNull())
+    .addColumn('started_at', int)
+    .addColumn('finished_at', int)
+    .addColumn('inputs', 'text', (c) => c.notNull())
+    .addColumn('output_commit', 'text')
+    .addColumn('restart', int, (c) => c.notNull())
+    .addColumn('total', int, (c) => c.notNull())
+    .addColumn('processed', int, (c) => c.notNull())
+    .addColumn('skipped', int, (c) => c.notNull())
+    .addColumn('failed', int, (c) => c.notNull())
+    .addColumn('recovered', int, (c) => c.notNull())
+    .addColumn('bytes_downloaded', int, (c) => c.notNull())
+    .addColumn('bytes_uploaded', int, (c) => c.notNull())
+    .addColumn('seq', int, (c) => c.notNull())
+    .addPrimaryKeyConstraint('jobs_pk', ['pipeline', 'id'])
+    .execute();
+  await db.schema.createIndex('jobs_by_state').ifNotExists().on('jobs').columns(['pipeline', 'state', 'seq']).execute();
+  await db.schema
+    .createTable('datums').ifNotExists()
+    .addColumn('pipeline', 'text', (c) => c.notNull())
+    .addColumn('job', 'text', (c) => c.notNull())
+    .addColumn('idx', int, (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('inputs', 'text', (c) => c.notNull())
+    .addColumn('attempt', int, (c) => c.notNull())
+    .addColumn('worker', 'text')
+    .addColumn('reason', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('datums_pk', ['pipeline', 'job', 'idx'])
+    .execute();
+  await db.schema.createIndex('datums_by_state').ifNotExists().on('datums').columns(['pipeline', 'job', 'state', 'idx']).execute();
+  await db.schema
+    .createTable('datum_outputs').ifNotExists()
+    .addColumn('pipeline', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('files', 'text', (c) => c.notNull())
+    .addColumn('bytes', int, (c) => c.notNull())
+    .addPrimaryKeyConstraint('datum_outputs_pk', ['pipeline', 'hash'])
+    .execute();
+  await db.schema
+    .createTable('logs').ifNotExists()
+    .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+    .addColumn('pipeline', 'text', (c) => c.notNull())
+    .addColumn('job', 'text')
+    .addColumn('datum', 'text')
+    .addColumn('worker', 'text')
+    .addColumn('ts', int, (c) => c.notNull())
+    .addColumn('stream', 'text', (c) => c.notNull())
+    .addColumn('message', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('logs_by_pipeline').ifNotExists().on('logs').columns(['pipeline', 'seq']).execute();
 }

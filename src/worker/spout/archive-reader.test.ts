@@ -223,6 +223,15 @@ describe('ArchiveReader', { timeout: 120_000 }, () => {
     assert.equal(archives[1]!.trailer, true);
   });
 
+  it('completes an archive whose last body ends exactly on a block and on a chunk end when the writer closes', async () => {
+    const full = await pythonArchives(`[[('a', b'x' * 1024)]]`);
+    const bare = withoutTrailer(full);
+    assert.equal(bare.length, 1536);
+    const { archives, errors } = await collect([data(bare.subarray(0, 700)), data(bare.subarray(700)), CLOSED]);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(files(archives[0]), [['/a', 'x'.repeat(1024)]]);
+  });
+
   it('completes an archive that ends with a single zero block when the writer closes', async () => {
     const body = Buffer.from('x');
     const stream = Buffer.concat([header('a', { size: 1 }), pad(body), Buffer.alloc(512)]);
@@ -515,6 +524,9 @@ with tarfile.open(fileobj=sys.stdout.buffer, mode='w|', format=tarfile.PAX_FORMA
     const fromEvents = await collect([data(partial)]);
     assert.deepEqual(fromEvents.archives, []);
     assert.deepEqual(problems(fromEvents.errors), ['interrupted']);
+    const refused = await pythonArchives(`[[('../x', b'1'), ('y', b'2')]]`);
+    const refusedThenEnd = await collect([data(withoutTrailer(refused))]);
+    assert.deepEqual(problems(refusedThenEnd.errors), ['unsafe-path'], 'a refused archive is reported once');
   });
 
   it('announces every archive with archive-start and ends it exactly once', async () => {

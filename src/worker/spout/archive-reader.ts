@@ -163,9 +163,9 @@ export class ArchiveReader {
     return this.pos;
   }
 
-  /** True while an archive has started and not yet ended or failed. */
+  /** True while an archive has started and has not yet ended or been refused. */
   get inArchive(): boolean {
-    return this.archive !== undefined;
+    return this.archive !== undefined && !this.archive.refused;
   }
 
   push(chunk: Buffer): ArchiveEvent[] {
@@ -257,23 +257,25 @@ export class ArchiveReader {
   /** Consumes body or meta bytes, then their padding; returns the new index into `chunk`. */
   private consumeData(chunk: Buffer, i: number, out: ArchiveEvent[]): number {
     const avail = chunk.length - i;
+    let take: number;
     if (this.dataRemaining > 0) {
-      const take = Math.min(this.dataRemaining, avail);
+      take = Math.min(this.dataRemaining, avail);
       const piece = chunk.subarray(i, i + take);
       if (this.mode === 'body') {
         if (this.current !== undefined) out.push({ type: 'entry-data', entry: this.current, chunk: piece });
       } else {
         this.meta?.parts.push(piece);
       }
-      this.pos += take;
       this.dataRemaining -= take;
       if (this.dataRemaining === 0) this.finishData(out);
-      return i + take;
+    } else {
+      take = Math.min(this.padRemaining, avail);
+      this.padRemaining -= take;
     }
-    const take = Math.min(this.padRemaining, avail);
     this.pos += take;
-    this.padRemaining -= take;
-    if (this.padRemaining === 0 && (this.mode === 'body' || this.mode === 'meta')) this.mode = 'header';
+    // Leave the data state as soon as the last byte is in, even at the very end of a chunk: a
+    // writer that closes right there has left the archive on an entry boundary.
+    if (this.dataRemaining === 0 && this.padRemaining === 0 && (this.mode === 'body' || this.mode === 'meta')) this.mode = 'header';
     return i + take;
   }
 

@@ -344,6 +344,17 @@ except OSError as e:
     assert.deepEqual(afterAbort.lines, ['no reader']);
   });
 
+  it('delivers what was read, then fails, when the pipe vanishes and cannot be reopened', async () => {
+    const fifo = await fresh();
+    const events = openFifoSource(fifo)[Symbol.asyncIterator]();
+    const w = writer(`import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.unlink(sys.argv[1]); os.write(fd, b'x'); os.close(fd)`, fifo);
+    assert.equal(await w.exit, 0);
+    const first = await within('the data', events.next());
+    assert.equal(first.done === false && first.value.type === 'data' && first.value.chunk.toString(), 'x');
+    assert.deepEqual(await within('the close', events.next()), { done: false, value: { type: 'writer-closed' } });
+    await assert.rejects(within('the failure', events.next()), { name: 'SluiceError', code: 'INTERNAL', message: /cannot open the named pipe .*ENOENT/ });
+  });
+
   it('refuses a path that is not a named pipe', async () => {
     const file = join(dir, 'regular');
     await writeFile(file, 'x');

@@ -90,12 +90,13 @@ export async function makeFifo(path: string, mode = 0o666): Promise<void> {
  * for await (const ev of readArchiveEvents(source)) { ... }
  */
 export function openFifoSource(path: string, signal?: AbortSignal, options: FifoSourceOptions = {}): FifoSource {
-  const pump = new FifoPump(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK);
+  const onAbort = (): void => pump.close();
+  const pump = new FifoPump(path, options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, () => signal?.removeEventListener('abort', onAbort));
   if (signal?.aborted === true) {
     pump.close();
   } else {
     pump.start();
-    signal?.addEventListener('abort', () => pump.close(), { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
   }
   let iterated = false;
   return {
@@ -123,13 +124,16 @@ class FifoPump {
   private queuedBytes = 0;
   private socket: Socket | undefined;
   private paused = false;
+  /** Closed by the consumer (or the abort signal): stop at once, queued events included. */
   private closed = false;
+  /** Reading failed: queued events are still delivered, then `next` rejects with this. */
   private failure: SluiceError | undefined;
   private wake: (() => void) | undefined;
 
   constructor(
     private readonly path: string,
     private readonly highWaterMark: number,
+    private readonly onClosed: () => void,
   ) {}
 
   start(): void {
@@ -139,6 +143,14 @@ class FifoPump {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.socket?.destroy();
+    this.socket = undefined;
+    this.onClosed();
+    this.notify();
+  }
+
+  private fail(err: unknown, what: string): void {
+    this.failure ??= err instanceof SluiceError ? err : wrapError(err, 'INTERNAL', what);
     this.socket?.destroy();
     this.socket = undefined;
     this.notify();
@@ -212,10 +224,7 @@ class FifoPump {
     // Runs synchronously inside the stream's 'end' emit, before the stream's own clean-up
     // (a later tick) closes the old descriptor: the new one is open first.
     socket.on('end', () => this.onEof(socket));
-    socket.on('error', (err) => {
-      this.failure = wrapError(err, 'INTERNAL', `reading the named pipe ${this.path} failed`);
-      this.close();
-    });
+    socket.on('error', (err) => this.fail(err, `reading the named pipe ${this.path} failed`));
   }
 
   /** Every writer is gone and the buffer is empty: mark it, and replace the read end. */
@@ -226,8 +235,7 @@ class FifoPump {
     try {
       fd = this.openReadEnd();
     } catch (err) {
-      this.failure = err instanceof SluiceError ? err : wrapError(err, 'INTERNAL', `cannot reopen the named pipe ${this.path}`);
-      this.close();
+      this.fail(err, `cannot reopen the named pipe ${this.path}`);
       return;
     }
     old.destroy();
@@ -235,8 +243,7 @@ class FifoPump {
       this.drain(fd);
     } catch (err) {
       closeSync(fd);
-      this.failure = wrapError(err, 'INTERNAL', `reading the named pipe ${this.path} failed`);
-      this.close();
+      this.fail(err, `reading the named pipe ${this.path} failed`);
       return;
     }
     this.attach(fd);
