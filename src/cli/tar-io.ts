@@ -91,7 +91,7 @@ async function* prefixed(head: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
 }
 
 /** The stream as it is, or gunzipped when it starts with the gzip magic bytes (1f 8b). */
-export function maybeGunzip(src: AsyncIterable<Buffer | Uint8Array | string>): Readable {
+export function maybeGunzip(src: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array>): Readable {
   async function* run(): AsyncGenerator<Buffer> {
     const it = (async function* () {
       for await (const c of src) yield typeof c === 'string' ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
@@ -144,7 +144,7 @@ export async function writeFileFrom(dest: string, src: AsyncIterable<Uint8Array>
 }
 
 /** Unpacks a tar stream under `root` (created if missing). Returns the number of files written. */
-export async function extractTo(root: string, tar: AsyncIterable<Uint8Array>): Promise<number> {
+export async function extractTo(root: string, tar: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number> {
   await mkdir(root, { recursive: true });
   const ex = tarStream.extract();
   const feed = Readable.from(tar);

@@ -9,6 +9,8 @@
  * nothing is committed. A single file goes up as one `putFile`; many files go as `-p` tar
  * streams built on the fly, split to roughly equal sizes. Target naming: see put-plan.ts.
  *
+ * An empty directory with `-r` still makes a (change-less) commit, as pachctl does.
+ *
  * A missing `@ref` means the active context's `output_branch` (set for spouts) or `master`.
  */
 import { createReadStream } from 'node:fs';
@@ -72,9 +74,9 @@ async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutI
   // Appends, or a path written twice, must land in command order: one stream, in order.
   const sequential = opts.append === true || repeated;
 
-  if (files.length === 1 && items.length === 1) {
-    const f = files[0]!;
-    await upload.putFile(f.target, guard(createReadStream(f.source)), append);
+  const [only] = files;
+  if (only !== undefined && items.length === 1) {
+    await upload.putFile(only.target, guard(createReadStream(only.source)), append);
     return;
   }
   const run = async (item: PutItem): Promise<void> => {
@@ -120,17 +122,14 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
       const target = parseFileArg(arg, { defaultRef: '' });
       const ref = target.ref === '' ? defaultWriteRef(ctx, target.repo) : target.ref;
       if (opts.inputFile !== undefined && opts.file !== undefined) throw new SluiceError('INVALID_ARGUMENT', 'cannot use both -f and -i');
-      if (opts.inputFile === '-' && (opts.file ?? []).includes('-')) throw new SluiceError('INVALID_ARGUMENT', 'stdin cannot be both the source list and a source');
+      const client = ctx.client();
+      // Fail early on a missing repo, as pachctl does, before walking or reading local data.
+      await client.inspectRepo(target.repo);
       const sources = opts.inputFile !== undefined ? await readSourceList(ctx, opts.inputFile) : opts.file ?? ['-'];
       const items = await planPut(
         { sources, path: target.path, recursive: opts.recursive === true, untar: opts.untar === true, fullPath: opts.fullPath === true },
         { warn: (m) => ctx.err(`warning: ${m}\n`) },
       );
-      if (items.length === 0) throw new SluiceError('INVALID_ARGUMENT', `nothing to put: ${sources.join(', ')} holds no files`);
-
-      const client = ctx.client();
-      // Fail early on a missing repo, as pachctl does, before reading any local data.
-      await client.inspectRepo(target.repo);
       const { signal: interrupted, release } = ctx.interruptible();
       const stop = new AbortController();
       const onInterrupt = (): void => stop.abort(interrupted.reason);
