@@ -156,6 +156,8 @@ export interface DatumResult {
   uploadId?: string;
   /** On failure: what went wrong, with the last lines of stderr. */
   reason?: string;
+  /** The user code failed but `err_cmd` accepted it: no output, and the job goes on. */
+  recovered?: boolean;
   bytesDownloaded?: number;
   bytesUploaded?: number;
 }

@@ -1,10 +1,10 @@
 /**
  * pachctl 2.x's table headers, rows and inspect blocks for repos, branches, commits and files
- * (its `pfs/pretty` package), built on output.ts. One place, so `list commit` and
- * `subscribe commit` print the same rows.
+ * (its `pfs/pretty` package) and for pipelines, jobs, datums and logs (`pps/pretty`), built on
+ * output.ts. One place, so `list commit` and `subscribe commit` print the same rows.
  */
-import type { BranchInfo, CommitInfo, FileInfo, RepoInfo } from '../client/index.js';
-import { detailBlock, humanSize, relativeTime } from './output.js';
+import type { BranchInfo, CommitInfo, DatumInfo, FileInfo, JobInfo, LogLine, PipelineInfo, RepoInfo } from '../client/index.js';
+import { detailBlock, humanDuration, humanSize, relativeTime } from './output.js';
 
 export const REPO_HEADER = ['NAME', 'CREATED', 'SIZE (MASTER)', 'DESCRIPTION'] as const;
 export const BRANCH_HEADER = ['BRANCH', 'HEAD', 'TRIGGER'] as const;
@@ -77,4 +77,155 @@ export function fileDetail(f: FileInfo): string {
     ['Type', f.type],
     ['Size', humanSize(f.sizeBytes)],
   ]);
+}
+
+// ---- pipelines, jobs, datums, logs (pachctl 2.x `src/server/pps/pretty/pretty.go`) ----
+
+export const PIPELINE_HEADER = ['NAME', 'VERSION', 'INPUT', 'CREATED', 'STATE / LAST JOB', 'DESCRIPTION'] as const;
+export const JOB_HEADER = ['PIPELINE', 'ID', 'STARTED', 'DURATION', 'RESTART', 'PROGRESS', 'DL', 'UL', 'STATE'] as const;
+export const DATUM_HEADER = ['ID', 'FILES', 'STATUS', 'TIME'] as const;
+
+/** pachctl's `jobReasonLen`: a failed job's STATE shows this much of its reason. */
+const JOB_REASON_LEN = 25;
+
+/**
+ * A JSON value without its zero-valued fields (`''`, `0`, `false`, `[]`, and `{}` below the top
+ * level), as pachctl prints protobuf messages (Go's `omitempty`). Empty objects directly under
+ * the top are kept: in a normalized spec an empty message there (`spout: {}`) means something.
+ */
+export function compactJson(value: unknown, depth = 0): unknown {
+  if (Array.isArray(value)) return value.map((v) => compactJson(v, depth + 1));
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || v === '' || v === 0 || v === false || v === null) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    const c = compactJson(v, depth + 1);
+    if (depth > 0 && typeof c === 'object' && c !== null && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+    out[k] = c;
+  }
+  return out;
+}
+
+/** `key: value` lines; a multi-line value starts on the line after its key, as pachctl's `Input:`. */
+function block(fields: ReadonlyArray<readonly [string, string | undefined]>): string {
+  return fields
+    .filter((f): f is readonly [string, string] => f[1] !== undefined)
+    .map(([k, v]) => (v === '' ? `${k}:\n` : v.includes('\n') ? `${k}:\n${v.replace(/\n$/, '')}\n` : `${k}: ${v}\n`))
+    .join('');
+}
+
+/** `constant:N` (Go's text form of `ParallelismSpec`); the worker count when the spec has none. */
+function parallelismText(p: PipelineInfo): string {
+  const spec = p.spec.parallelismSpec;
+  if (typeof spec !== 'object' || spec === null) return `constant:${p.parallelism}`;
+  const parts = Object.entries(spec as Record<string, unknown>)
+    .filter(([, v]) => typeof v === 'number' && v !== 0)
+    .map(([k, v]) => `${k}:${String(v)}`);
+  return parts.length > 0 ? parts.join(' ') : `constant:${p.parallelism}`;
+}
+
+/** `running / success`; `-` after the slash while the pipeline has had no job. */
+export function pipelineStateText(p: PipelineInfo): string {
+  return `${p.state} / ${p.lastJobState ?? '-'}`;
+}
+
+/**
+ * A `list pipeline` row. CREATED is when this version was created (pachctl sets `CreatedAt` on
+ * every create and update), so `--history` rows differ.
+ */
+export function pipelineRow(p: PipelineInfo, now: number): string[] {
+  return [p.name, String(p.version), p.input, relativeTime(p.updated, now), pipelineStateText(p), p.description];
+}
+
+export function pipelineDetail(p: PipelineInfo, now: number): string {
+  const c = p.jobCounts;
+  const counts: Array<[string, number]> = [
+    ['created', c.created], ['starting', c.starting], ['running', c.running], ['failure', c.failure],
+    ['success', c.success], ['killed', c.killed], ['finishing', c.finishing],
+  ];
+  const input = p.spec.input;
+  return block([
+    ['Name', p.name],
+    ['Description', p.description === '' ? undefined : p.description],
+    ['Created', relativeTime(p.updated, now)],
+    ['State', p.state],
+    ['Reason', p.reason],
+    ['Workers Available', `${p.workersRunning}/${p.parallelism}`],
+    ['Stopped', String(p.stopped)],
+    ['Parallelism Spec', parallelismText(p)],
+    ['Input', input === undefined ? '' : JSON.stringify(compactJson(input), null, 2) + '\n'],
+    ['Output Branch', p.outputBranch],
+    ['Transform', JSON.stringify(compactJson(p.spec.transform ?? {}), null, 2) + '\n'],
+    ['Job Counts', counts.map(([k, n]) => `${k}: ${n}`).join('\t') + '\n'],
+    ['Spec Commit', `${p.specCommit.repo}@${p.specCommit.id}`],
+    ['Version', String(p.version)],
+  ]);
+}
+
+/** `processed + skipped / total`, with `+ recovered` when there are any (pachctl's `Progress`). */
+export function jobProgress(j: JobInfo): string {
+  const d = j.datums;
+  return d.recovered !== 0 ? `${d.processed} + ${d.skipped} + ${d.recovered} / ${d.total}` : `${d.processed} + ${d.skipped} / ${d.total}`;
+}
+
+/** pachctl's `safeTrim`: reasons longer than the column allows end with `...`. */
+function trimReason(reason: string): string {
+  const flat = reason.replace(/\s+/g, ' ').trim();
+  const chars = [...flat];
+  return chars.length <= JOB_REASON_LEN ? flat : `${chars.slice(0, JOB_REASON_LEN).join('').trimEnd()}...`;
+}
+
+/** A job's STATE cell: `failure: <reason, trimmed>` for a failed job, the state otherwise. */
+export function jobStateText(j: JobInfo): string {
+  return j.state === 'failure' && j.reason !== '' ? `${j.state}: ${trimReason(j.reason)}` : j.state;
+}
+
+/** A job's run time (`3 seconds`), `-` until it has both started and finished. */
+export function jobDuration(j: JobInfo): string {
+  return j.started !== null && j.finished !== null ? humanDuration(Math.max(0, j.finished - j.started)) : '-';
+}
+
+export function jobRow(j: JobInfo, now: number): string[] {
+  return [
+    j.pipeline,
+    j.id,
+    j.started === null ? '-' : relativeTime(j.started, now),
+    jobDuration(j),
+    String(j.restart),
+    jobProgress(j),
+    humanSize(j.bytesDownloaded),
+    humanSize(j.bytesUploaded),
+    jobStateText(j),
+  ];
+}
+
+export function jobDetail(j: JobInfo, now: number): string {
+  return block([
+    ['ID', j.id],
+    ['Pipeline', j.pipeline],
+    ['Pipeline Version', String(j.pipelineVersion)],
+    ['Created', relativeTime(j.created, now)],
+    ['Started', j.started === null ? undefined : relativeTime(j.started, now)],
+    ['Duration', j.started !== null && j.finished !== null ? jobDuration(j) : undefined],
+    ['State', j.state],
+    ['Reason', j.reason],
+    ['Progress', jobProgress(j)],
+    ['Datums', `${j.datums.total} total, ${j.datums.processed} processed, ${j.datums.skipped} skipped, ${j.datums.failed} failed, ${j.datums.recovered} recovered`],
+    ['Data Downloaded', humanSize(j.bytesDownloaded)],
+    ['Data Uploaded', humanSize(j.bytesUploaded)],
+    ['Restarts', String(j.restart)],
+    ['Input Commits', j.inputs.length === 0 ? undefined : j.inputs.map((c) => `${c.repo}@${c.id}`).join(' ')],
+    ['Output Commit', j.outputCommit === null ? undefined : `${j.outputCommit.repo}@${j.outputCommit.id}`],
+  ]);
+}
+
+/** A `list datum` row: FILES as `repo@commit:path`, joined with `, `; TIME is not recorded (`-`). */
+export function datumRow(d: DatumInfo): string[] {
+  return [d.id === '' ? '-' : d.id, d.inputs.map((i) => `${i.repo}@${i.commit}:${i.path}`).join(', '), d.state, '-'];
+}
+
+/** One log line as `logs` prints it: the message alone, one per line. */
+export function logText(l: LogLine): string {
+  return l.message.replace(/\r?\n$/, '') + '\n';
 }

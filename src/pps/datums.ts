@@ -23,7 +23,7 @@ export interface Datum {
   inputs: DatumInput[];
 }
 
-/** Where each leaf input (pfs or cron) reads from: input name -> commit. */
+/** Where each leaf input (pfs or cron) reads from: input repo -> commit (names may repeat in a union). */
 export type InputCommits = Map<string, CommitRef>;
 
 export async function computeDatums(pfs: Pfs, input: Input, commits: InputCommits): Promise<Datum[]> {
@@ -37,7 +37,7 @@ async function datumLists(pfs: Pfs, input: Input, commits: InputCommits): Promis
   if (input.pfs !== undefined || input.cron !== undefined) {
     const name = input.pfs?.name ?? input.cron!.name;
     const glob = input.pfs?.glob ?? '/';
-    const commit = commits.get(name);
+    const commit = commits.get(input.pfs?.repo ?? input.cron!.repo);
     if (commit === undefined) return [];
     const view = await pfs.files.view(commit.repo, commit.id);
     const matches = await globTree(view, glob);

@@ -124,7 +124,8 @@ export class JobService {
       }
       out.push(head);
     }
-    return out;
+    // Nothing to read yet (a cron pipeline before its first tick): no job.
+    return out.length === 0 ? undefined : out;
   }
 
   private async latestFinished(repo: string, branch: string): Promise<CommitRef | undefined> {
@@ -183,13 +184,8 @@ export class JobService {
   private async startJob(row: PipelineRow, job: JobRow): Promise<void> {
     const spec = await this.pipelines.specOf(row.name, job.pipeline_version);
     const inputs = JSON.parse(job.inputs) as CommitRef[];
-    const byName: InputCommits = new Map();
-    const leaves = leafInputs(spec.input);
-    for (const leaf of leaves) {
-      const c = inputs.find((i) => i.repo === leaf.repo);
-      if (c !== undefined) byName.set(leaf.name, c);
-    }
-    const datums = spec.input === undefined ? [] : await computeDatums(this.ctx.pfs, spec.input, byName);
+    const byRepo: InputCommits = new Map(inputs.map((c) => [c.repo, c]));
+    const datums = spec.input === undefined ? [] : await computeDatums(this.ctx.pfs, spec.input, byRepo);
     const salt = (await this.pipelines.requireRow(row.name)).salt;
     const hashes = datums.map((d) => datumHash(salt, d.id));
     const done = new Set<string>();
@@ -356,7 +352,7 @@ export class JobService {
             .onConflict((oc) => oc.columns(['pipeline', 'hash']).doUpdateSet({ files: JSON.stringify(files), bytes })).execute();
           await trx.updateTable('datums').set({ state: 'success', reason: '' }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', datum.idx).execute();
           await trx.updateTable('jobs').set((eb) => ({
-            processed: eb('processed', '+', 1),
+            ...(r.recovered === true ? { recovered: eb('recovered', '+', 1) } : { processed: eb('processed', '+', 1) }),
             bytes_downloaded: eb('bytes_downloaded', '+', r.bytesDownloaded ?? 0),
             bytes_uploaded: eb('bytes_uploaded', '+', r.bytesUploaded ?? bytes),
           })).where('pipeline', '=', name).where('id', '=', r.job).execute();
@@ -374,7 +370,8 @@ export class JobService {
       }
       await db.updateTable('datums').set({ state: 'failed', reason }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', datum.idx).execute();
       await db.updateTable('jobs').set((eb) => ({ failed: eb('failed', '+', 1) })).where('pipeline', '=', name).where('id', '=', r.job).execute();
-      failJob = { job, reason: `datum ${r.datum} failed after ${datum.attempt} attempts: ${reason}` };
+      // The worker's reason already names the datum (`datum <id> failed: …`).
+      failJob = { job, reason: `${reason} (after ${datum.attempt} attempts)` };
     });
     if (failJob !== undefined) {
       await this.ctx.lock.run(name, async () => {

@@ -18,7 +18,7 @@ export interface LocalExecutorOptions {
   /** Extra environment for a pipeline's workers (its token). */
   env?: (pipeline: string) => Promise<Record<string, string>>;
   /** Called when a worker process has exited, so its claimed work can be handed out again. */
-  onWorkerExit?: (pipeline: string, workerId: string) => void;
+  onWorkerExit?: (pipeline: string, workerId: string) => Promise<void> | void;
 }
 
 interface Supervised {
@@ -107,8 +107,9 @@ export class LocalExecutor implements Executor {
     w.exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, signal) => {
         clearTimeout(w.healthyTimer);
-        this.opts.onWorkerExit?.(entry.set.pipeline, w.id);
-        resolve();
+        // Hand the worker's claimed datums back before anyone waiting on the exit goes on (a
+        // daemon shutting down closes its database right after).
+        void Promise.resolve(this.opts.onWorkerExit?.(entry.set.pipeline, w.id)).catch(() => undefined).finally(resolve);
         if (w.stopping || this.pipelines.get(entry.set.pipeline) !== entry) return;
         const upFor = Date.now() - w.startedAt;
         if (upFor > RESTART_POLICY.resetAfterMs) w.restarts = 0;

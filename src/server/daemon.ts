@@ -52,7 +52,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     : new LocalExecutor({
         command: [process.execPath, join(packageRoot(), 'bin', 'sluice.js')],
         address: () => address,
-        onWorkerExit: (pipeline, worker) => void pps?.jobs.releaseWorker(pipeline, worker).catch(() => undefined),
+        onWorkerExit: (pipeline, worker) => pps?.jobs.releaseWorker(pipeline, worker),
       });
   pps = openPps(pfs, executor);
   const app = await buildApp({ pfs, pps, version: packageVersion(), logger: opts.logger ?? false });

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerVersion } from './version.js';
 import { registerDaemon } from './daemon.js';
+import { registerWorker } from './worker.js';
 import { registerRepoCreate } from './repo-create.js';
 import { registerRepoUpdate } from './repo-update.js';
 import { registerRepoList } from './repo-list.js';
@@ -31,6 +32,20 @@ import { registerFileDelete } from './file-delete.js';
 import { registerFileCopy } from './file-copy.js';
 import { registerFileInspect } from './file-inspect.js';
 import { registerFsck } from './fsck.js';
+import { registerPipelineCreate } from './pipeline-create.js';
+import { registerPipelineUpdate } from './pipeline-update.js';
+import { registerPipelineList } from './pipeline-list.js';
+import { registerPipelineInspect } from './pipeline-inspect.js';
+import { registerPipelineDelete } from './pipeline-delete.js';
+import { registerPipelineStop } from './pipeline-stop.js';
+import { registerPipelineStart } from './pipeline-start.js';
+import { registerJobList } from './job-list.js';
+import { registerJobInspect } from './job-inspect.js';
+import { registerJobWait } from './job-wait.js';
+import { registerJobStop } from './job-stop.js';
+import { registerDatumList } from './datum-list.js';
+import { registerLogs } from './logs.js';
+import { registerDeleteAll } from './delete-all.js';
 import { registerConfigGet } from './config-get.js';
 import { registerConfigSet } from './config-set.js';
 import { registerConfigUpdate } from './config-update.js';
@@ -39,6 +54,7 @@ import { registerConfigList } from './config-list.js';
 const ALL = [
   registerVersion,
   registerDaemon,
+  registerWorker,
   registerRepoCreate,
   registerRepoUpdate,
   registerRepoList,
@@ -65,6 +81,20 @@ const ALL = [
   registerFileCopy,
   registerFileInspect,
   registerFsck,
+  registerPipelineCreate,
+  registerPipelineUpdate,
+  registerPipelineList,
+  registerPipelineInspect,
+  registerPipelineDelete,
+  registerPipelineStop,
+  registerPipelineStart,
+  registerJobList,
+  registerJobInspect,
+  registerJobWait,
+  registerJobStop,
+  registerDatumList,
+  registerLogs,
+  registerDeleteAll,
   registerConfigGet,
   registerConfigSet,
   registerConfigUpdate,

@@ -18,7 +18,7 @@ import {
   type TreeOp,
   type Value,
 } from './btree.js';
-import { CachedNodeReader, MemoryNodeStore, type NodeReader } from './node-store.js';
+import { CachedNodeReader, MemoryNodeStore, NodeCache, type NodeReader } from './node-store.js';
 
 // Tiny nodes (a handful of entries per leaf, at most 8 children) so a few hundred keys make a
 // tree several levels deep, exercising splits and merges at every level.
@@ -557,6 +557,35 @@ describe('CachedNodeReader', () => {
     assert.equal(cache.stats.misses, 4);
     await cache.getDecodedNode(h3);
     assert.equal(cache.stats.misses, 5);
+  });
+
+  it('holds the nodes apply builds exactly as they decode from their bytes', async () => {
+    const store = new MemoryNodeStore();
+    const cache = new CachedNodeReader(store);
+    let root: string | null = null;
+    for (let round = 0; round < 5; round++) {
+      const ops: TreeOp[] = [];
+      for (let i = 0; i < 40; i++) ops.push({ key: `/r/${String(i * 5 + round).padStart(4, '0')}`, value: { z: round, a: [i, null, 'x'] } });
+      const result = await apply(cache, root, ops, { limits: TINY });
+      store.putAll(result.newNodes);
+      for (const [hash, bytes] of result.newNodes) assert.deepEqual(await cache.getDecodedNode(hash), decodeNode(bytes));
+      root = result.root;
+    }
+    assert.ok(cache.stats.hits > 0);
+  });
+
+  it('serves several readers from one shared cache', async () => {
+    const store = new MemoryNodeStore();
+    const bytes = encodeNode({ kind: 'leaf', keys: ['/x'], values: [1] });
+    const hash = hashBytes(bytes);
+    store.put(hash, bytes);
+    const cache = new NodeCache();
+    const first = new CountingReader(store);
+    const second = new CountingReader(store);
+    await new CachedNodeReader(first, cache).getDecodedNode(hash);
+    await new CachedNodeReader(second, cache).getDecodedNode(hash);
+    assert.equal(first.reads, 1);
+    assert.equal(second.reads, 0);
   });
 
   it('shares one read among concurrent loads of a node', async () => {

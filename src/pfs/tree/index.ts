@@ -31,5 +31,5 @@ export type {
   TreeOp,
   Value,
 } from './btree.js';
-export { CachedNodeReader, MemoryNodeStore, missingNode } from './node-store.js';
+export { CachedNodeReader, MemoryNodeStore, missingNode, NodeCache } from './node-store.js';
 export type { CachedNodeReaderOptions, CacheStats, DecodedNodeReader, NodeReader } from './node-store.js';

@@ -10,7 +10,10 @@
  * - `CachedNodeReader` wraps any reader with an LRU of *decoded* nodes. Nodes never change once
  *   named, so a cached node is never stale and no invalidation exists. Every node it loads is
  *   hash-verified before it is decoded, so a corrupted object store surfaces as PFS_CORRUPT
- *   instead of a silently wrong tree.
+ *   instead of a silently wrong tree. It also takes the nodes `apply` builds, already decoded,
+ *   so a branch updated commit after commit never parses its own new root path back.
+ * - `NodeCache` is the LRU behind it, which several readers may share (one daemon-wide cache in
+ *   front of per-transaction readers): a node's name says everything about its content.
  */
 import { SluiceError } from '../../errors/index.js';
 import { decodeNode, verifyNode, type TreeNode } from './btree.js';
@@ -95,53 +98,48 @@ interface CacheEntry {
   size: number;
 }
 
-/** An LRU of decoded, verified nodes in front of another reader. */
-export class CachedNodeReader implements DecodedNodeReader {
+/**
+ * The LRU itself, bounded by node count and encoded bytes. One cache can serve several readers
+ * (say, one per metadata transaction, or one per open commit's overlay): a node's name fixes its
+ * content, so it does not matter which source a cached node was read from.
+ */
+export class NodeCache {
   readonly stats: CacheStats = { hits: 0, misses: 0 };
   private readonly maxNodes: number;
   private readonly maxBytes: number;
   // A Map iterates in insertion order, so re-inserting on a hit keeps the least recently used
   // entry first: eviction takes from the front.
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly inFlight = new Map<string, Promise<TreeNode>>();
   private bytes = 0;
 
-  constructor(
-    private readonly inner: NodeReader,
-    options: CachedNodeReaderOptions = {},
-  ) {
+  constructor(options: CachedNodeReaderOptions = {}) {
     this.maxNodes = options.maxNodes ?? 20_000;
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
   }
 
-  /** Passes through to the wrapped reader: callers that want bytes (a checker) get the stored ones. */
-  getNode(hash: string): Promise<Uint8Array> {
-    return this.inner.getNode(hash);
-  }
-
-  getDecodedNode(hash: string): Promise<TreeNode> {
+  get(hash: string): TreeNode | undefined {
     const hit = this.entries.get(hash);
-    if (hit !== undefined) {
-      this.stats.hits++;
-      this.entries.delete(hash);
-      this.entries.set(hash, hit);
-      return Promise.resolve(hit.node);
-    }
-    // Concurrent loads of one node (a batched apply descends into siblings in parallel) share a
-    // single read.
-    const pending = this.inFlight.get(hash);
-    if (pending !== undefined) {
-      this.stats.hits++;
-      return pending;
-    }
-    this.stats.misses++;
-    const load = this.load(hash).finally(() => this.inFlight.delete(hash));
-    this.inFlight.set(hash, load);
-    return load;
+    if (hit === undefined) return undefined;
+    this.entries.delete(hash);
+    this.entries.set(hash, hit);
+    return hit.node;
   }
 
-  rememberNode(hash: string, node: TreeNode, size: number): void {
-    this.insert(hash, { node, size });
+  set(hash: string, node: TreeNode, size: number): void {
+    const old = this.entries.get(hash);
+    if (old !== undefined) {
+      this.bytes -= old.size;
+      this.entries.delete(hash);
+    }
+    this.entries.set(hash, { node, size });
+    this.bytes += size;
+    while (this.entries.size > this.maxNodes || (this.bytes > this.maxBytes && this.entries.size > 1)) {
+      const first = this.entries.entries().next();
+      if (first.done === true) break;
+      const [oldest, evicted] = first.value;
+      this.entries.delete(oldest);
+      this.bytes -= evicted.size;
+    }
   }
 
   /** Number of decoded nodes held. */
@@ -153,30 +151,66 @@ export class CachedNodeReader implements DecodedNodeReader {
     this.entries.clear();
     this.bytes = 0;
   }
+}
+
+/** A reader that answers from a `NodeCache` of decoded, verified nodes, loading misses from `inner`. */
+export class CachedNodeReader implements DecodedNodeReader {
+  readonly cache: NodeCache;
+  // Per reader, not per cache: a load that fails in one reader's view (a node it cannot see)
+  // must not fail a concurrent load through another reader that can.
+  private readonly inFlight = new Map<string, Promise<TreeNode>>();
+
+  /** `cache` is a shared `NodeCache`, or options for a cache of this reader's own. */
+  constructor(
+    private readonly inner: NodeReader,
+    cache: NodeCache | CachedNodeReaderOptions = {},
+  ) {
+    this.cache = cache instanceof NodeCache ? cache : new NodeCache(cache);
+  }
+
+  get stats(): CacheStats {
+    return this.cache.stats;
+  }
+
+  /** Number of decoded nodes held by the cache. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /** Passes through to the wrapped reader: callers that want bytes (a checker) get the stored ones. */
+  getNode(hash: string): Promise<Uint8Array> {
+    return this.inner.getNode(hash);
+  }
+
+  getDecodedNode(hash: string): Promise<TreeNode> {
+    const hit = this.cache.get(hash);
+    if (hit !== undefined) {
+      this.cache.stats.hits++;
+      return Promise.resolve(hit);
+    }
+    // Concurrent loads of one node (a batched apply descends into siblings in parallel) share a
+    // single read.
+    const pending = this.inFlight.get(hash);
+    if (pending !== undefined) {
+      this.cache.stats.hits++;
+      return pending;
+    }
+    this.cache.stats.misses++;
+    const load = this.load(hash).finally(() => this.inFlight.delete(hash));
+    this.inFlight.set(hash, load);
+    return load;
+  }
+
+  rememberNode(hash: string, node: TreeNode, size: number): void {
+    this.cache.set(hash, node, size);
+  }
 
   private async load(hash: string): Promise<TreeNode> {
     const bytes = await this.inner.getNode(hash);
     verifyNode(hash, bytes);
-    const node = decodeNode(bytes);
-    this.insert(hash, { node, size: bytes.length });
+    const node = decodeNode(bytes, hash);
+    this.cache.set(hash, node, bytes.length);
     return node;
-  }
-
-  private insert(hash: string, entry: CacheEntry): void {
-    const old = this.entries.get(hash);
-    if (old !== undefined) {
-      this.bytes -= old.size;
-      this.entries.delete(hash);
-    }
-    this.entries.set(hash, entry);
-    this.bytes += entry.size;
-    while (this.entries.size > this.maxNodes || (this.bytes > this.maxBytes && this.entries.size > 1)) {
-      const first = this.entries.entries().next();
-      if (first.done === true) break;
-      const [oldest, evicted] = first.value;
-      this.entries.delete(oldest);
-      this.bytes -= evicted.size;
-    }
   }
 }
 

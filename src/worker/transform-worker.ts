@@ -1,0 +1,196 @@
+/**
+ * The transform worker: the long-running loop behind `sluice worker --pipeline P --worker-id W`.
+ * It talks to the daemon only through the SDK (DESIGN: "Workers talk to the daemon only through
+ * the SDK"), so the same loop runs as a local child process or in a Kubernetes pod.
+ *
+ * States (explicit, reported through `onStateChange`):
+ *   idle -> claiming -> running -> idle -> …   and from any of them -> stopping
+ * - claiming: a long poll (`claimDatum` with `waitMs`): the daemon answers the moment a datum
+ *   is ready, which is what keeps trigger latency low, so there is no sleep between claims. An
+ *   empty answer that comes back early (a daemon that will not hold the request) is backed off,
+ *   so a misbehaving daemon cannot make the worker spin.
+ * - running: `runDatum`, then its logs are flushed and the result reported. Transient daemon
+ *   failures (connection refused, 503) are retried by `DAEMON_RETRY` (unbounded, 100 ms doubling
+ *   to 5 s, jittered): a claim, a datum whose download/upload was cut, a report. Any other
+ *   error while running a datum is reported as that datum's failure.
+ * - stopping: `signal` aborted. User code of a running datum is killed (SIGTERM, then SIGKILL)
+ *   and its result is not reported: the datum stays claimed by a worker that is going away,
+ *   which the daemon must handle anyway for a worker killed with -9. Logs are flushed (bounded).
+ *
+ * The function returns when the signal aborts or the pipeline no longer exists; it throws on a
+ * failure waiting cannot fix (the token refused, no way to isolate user code), so the process
+ * exits non-zero and the executor reports the pipeline as crashing.
+ */
+import { rm } from 'node:fs/promises';
+import type { DatumTask } from '../api/pps-types.js';
+import { isSluiceError } from '../errors/index.js';
+import { defaultScratchRoot, runDatum } from './datum-runner.js';
+import { detectDriver } from './detect-driver.js';
+import { LogShipper } from './log-shipper.js';
+import { backoffDelay, DAEMON_RETRY, retry, sleep, type RetryPolicy } from './retry-policy.js';
+import type { UserCodeDriver } from './user-code-driver.js';
+import type { WorkerClient, WorkerDatumResult } from './worker-client.js';
+
+export type TransformWorkerState =
+  | { kind: 'idle' }
+  | { kind: 'claiming' }
+  | { kind: 'running'; job: string; datum: string; attempt: number }
+  | { kind: 'stopping' };
+
+export interface TransformWorkerOptions {
+  pipeline: string;
+  workerId: string;
+  /** The SDK client (with the pipeline's token); `Client` fits. */
+  client: WorkerClient;
+  /** How user code is run; default `detectDriver()`. */
+  driver?: UserCodeDriver;
+  signal: AbortSignal;
+  /** How long each claim may be held open by the daemon (default 25 s). */
+  claimWaitMs?: number;
+  /** Retries of transient daemon failures (default `DAEMON_RETRY`). */
+  retry?: RetryPolicy;
+  /** Parent of the per-datum scratch folders (default `<tmp>/sluice-worker-<workerId>`). */
+  scratchRoot?: string;
+  /** The worker's environment, from which user code's `PATH`, `HOME`, … come (default `process.env`). */
+  workerEnv?: Readonly<Record<string, string | undefined>>;
+  onStateChange?: (state: TransformWorkerState) => void;
+  /** Problems worth telling the operator (the CLI prints them on stderr). */
+  onWarning?: (message: string) => void;
+}
+
+/** An empty claim answered faster than this was not held by the daemon; back off before the next. */
+const EARLY_EMPTY_CLAIM_MS = 1_000;
+
+/** The line that tells the pipeline's logs what the local executor does with the spec. */
+export function executorNotice(task: DatumTask, driverName: string): string {
+  const t = task.transform;
+  let msg =
+    `the local executor runs transform.cmd ${JSON.stringify(t.cmd)} on the host, in a private mount namespace (${driverName}); ` +
+    `transform.image ${JSON.stringify(t.image)} is recorded but not used`;
+  if (t.user !== '') msg += `; transform.user ${JSON.stringify(t.user)} is not applied (user code runs as the worker's user)`;
+  return msg;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Claims, runs and reports the pipeline's datums until `signal` aborts.
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * process.once('SIGTERM', () => ac.abort());
+ * await runTransformWorker({ pipeline: 'edges', workerId: 'edges-0', client: new Client(), signal: ac.signal });
+ * ```
+ */
+export async function runTransformWorker(opts: TransformWorkerOptions): Promise<void> {
+  const { pipeline, workerId, client, signal } = opts;
+  const policy = opts.retry ?? DAEMON_RETRY;
+  const waitMs = opts.claimWaitMs ?? 25_000;
+  const scratchRoot = opts.scratchRoot ?? defaultScratchRoot(workerId);
+  const setState = (s: TransformWorkerState): void => opts.onStateChange?.(s);
+  const warn = (m: string): void => opts.onWarning?.(m);
+
+  const logs = new LogShipper({ pipeline, worker: workerId, sink: client, onWarning: warn });
+  let unreachableWarned = false;
+  const onRetry = (err: unknown, attempt: number, delayMs: number): void => {
+    if (!unreachableWarned) warn(`cannot reach the daemon (${errorMessage(err)}); retrying (attempt ${attempt}, next in ${delayMs} ms)`);
+    unreachableWarned = true;
+  };
+  const reachable = (): void => {
+    if (unreachableWarned) warn('the daemon is reachable again');
+    unreachableWarned = false;
+  };
+
+  try {
+    const driver = opts.driver ?? (await detectDriver());
+    // Scratch folders of a previous incarnation of this worker (killed mid-datum) are stale.
+    await rm(scratchRoot, { recursive: true, force: true });
+    let announcedJob: string | null = null;
+    let earlyEmpty = 0;
+
+    while (!signal.aborted) {
+      setState({ kind: 'claiming' });
+      const asked = Date.now();
+      let task: DatumTask | null;
+      try {
+        task = await retry(policy, signal, () => client.claimDatum(pipeline, { worker: workerId, waitMs }, signal), { onRetry });
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
+          warn(`pipeline ${pipeline} no longer exists; the worker stops`);
+          return;
+        }
+        throw err;
+      }
+      reachable();
+      if (task === null) {
+        earlyEmpty = Date.now() - asked < Math.min(EARLY_EMPTY_CLAIM_MS, waitMs) ? earlyEmpty + 1 : 0;
+        if (earlyEmpty > 0) {
+          try {
+            await sleep(backoffDelay(policy, earlyEmpty), signal);
+          } catch {
+            break;
+          }
+        }
+        continue;
+      }
+      earlyEmpty = 0;
+
+      setState({ kind: 'running', job: task.job, datum: task.datum, attempt: task.attempt });
+      if (task.job !== announcedJob) {
+        logs.push({ job: task.job, datum: task.datum, stream: 'system', message: executorNotice(task, driver.name) });
+        announcedJob = task.job;
+      }
+      const result = await processDatum(task, { ...opts, driver, scratchRoot, logs, policy, onRetry });
+      if (result === null) break; // aborted mid-datum
+      // The datum's lines first, so `logs --job` is complete when the job is seen to finish.
+      await logs.flush(2_000);
+      try {
+        await retry(policy, signal, () => client.reportDatum(pipeline, result), { onRetry });
+      } catch (err) {
+        if (signal.aborted) break;
+        // The daemon refused the report (the job was stopped, the datum reassigned): nothing to
+        // retry; the next claim says what to do.
+        warn(`the daemon refused the result of datum ${task.datum} of job ${task.job}: ${errorMessage(err)}`);
+      }
+      reachable();
+      setState({ kind: 'idle' });
+    }
+  } finally {
+    setState({ kind: 'stopping' });
+    await logs.close(2_000);
+    await rm(scratchRoot, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+interface ProcessDeps extends TransformWorkerOptions {
+  driver: UserCodeDriver;
+  scratchRoot: string;
+  logs: LogShipper;
+  policy: RetryPolicy;
+  onRetry: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+/** One datum, retried while the daemon is unreachable; null when the signal aborted. */
+async function processDatum(task: DatumTask, d: ProcessDeps): Promise<WorkerDatumResult | null> {
+  try {
+    return await retry(
+      d.policy,
+      d.signal,
+      () =>
+        runDatum(
+          task,
+          { client: d.client, driver: d.driver, worker: d.workerId, logs: d.logs, scratchRoot: d.scratchRoot, ...(d.workerEnv !== undefined ? { workerEnv: d.workerEnv } : {}) },
+          d.signal,
+        ),
+      { onRetry: d.onRetry },
+    );
+  } catch (err) {
+    if (d.signal.aborted) return null;
+    // Not the user's code and not the network: the worker itself (a full disk, the sandbox
+    // tool gone). Reported, so the job fails with a reason instead of waiting for ever.
+    return { worker: d.workerId, job: task.job, datum: task.datum, success: false, reason: `datum ${task.datum} failed: worker error: ${errorMessage(err)}` };
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The seam between a worker and the user's program: `UserCodeDriver` runs one command in a
+ * private mount namespace where a host folder appears as `/pfs`, streams its output line by
+ * line and reports how it ended. Tests (and a future Kubernetes executor, which runs user code
+ * in the pod itself) replace it; the worker never spawns user code any other way.
+ * Implementations: `BwrapDriver`, `UnshareDriver`; `detectDriver` (detect-driver.ts) picks one.
+ */
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface RunRequest {
+  /** argv; the first element is the program, looked up on `env.PATH` inside the sandbox. */
+  cmd: string[];
+  /** Bytes for stdin, already joined (Pachyderm: lines joined with "\n" plus a trailing "\n"). */
+  stdin: string;
+  /** The complete environment of the program; nothing else is inherited. */
+  env: Record<string, string>;
+  /** Working directory inside the sandbox; `/` when unset (see BwrapDriver for why). */
+  workingDir?: string;
+  /** Host folder that appears as `/pfs` inside the sandbox. */
+  pfsDir: string;
+  /** Called for every complete line (without its "\n") as it arrives, and for a trailing partial line at exit. */
+  onLine: (stream: OutputStream, line: string) => void;
+  /** Kill the program after this many milliseconds (0 or unset: no limit). */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  /** The program's exit status; null when it was killed by a signal. */
+  exitCode: number | null;
+  /** The signal that ended it (`SIGKILL`, …), or null. */
+  signal: string | null;
+  /** The last lines it wrote to stderr (at most `STDERR_TAIL_LINES`). */
+  stderrTail: string[];
+  durationMs: number;
+  /** True when `timeoutMs` elapsed and the driver killed the program. */
+  timedOut: boolean;
+  /**
+   * Why the program never ran (`user program "x" not found`, a missing working directory), as
+   * reported by the sandbox tool; null when it started. Callers treat this as a failed run.
+   */
+  startError: string | null;
+}
+
+export interface UserCodeDriver {
+  /** `bwrap`, `unshare`, or a test double's name; shown in the worker's logs. */
+  readonly name: string;
+  /**
+   * Runs `req.cmd` and resolves when it has exited and every process it started is gone.
+   * Aborting `signal` kills the whole process tree (SIGTERM, then SIGKILL after a grace period)
+   * and then rejects with the signal's reason.
+   */
+  run(req: RunRequest, signal: AbortSignal): Promise<RunResult>;
+}
+
+export const STDERR_TAIL_LINES = 20;
