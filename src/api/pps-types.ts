@@ -166,3 +166,10 @@ export interface WorkerLogBatch {
   worker: string;
   lines: Array<{ ts: number; job: string | null; datum: string | null; stream: LogLine['stream']; message: string }>;
 }
+
+/** A worker says how its user code is doing (spouts: crash-looping, or running again). */
+export interface WorkerStateReport {
+  worker: string;
+  state: 'running' | 'crashing';
+  reason?: string;
+}

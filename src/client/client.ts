@@ -21,6 +21,7 @@ import type {
 } from '../api/types.js';
 import type {
   ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
+  WorkerStateReport,
 } from '../api/pps-types.js';
 import { SluiceError } from '../errors/index.js';
 import { resolveConfig, toBaseUrl } from './config.js';
@@ -382,6 +383,11 @@ export class Client {
 
   async reportDatum(pipeline: string, result: DatumResult): Promise<void> {
     await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/result`, { json: result });
+  }
+
+  /** Reports the user code's state: the pipeline shows `crashing` with the reason, or `running`. */
+  async reportWorkerState(pipeline: string, report: WorkerStateReport): Promise<void> {
+    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/state`, { json: report });
   }
 
   async sendLogs(pipeline: string, batch: WorkerLogBatch): Promise<void> {

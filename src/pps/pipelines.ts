@@ -136,6 +136,13 @@ export class PipelineService {
     provenance.push({ repo: specRepo(name), branch: 'master' });
     await pfs.createBranch(name, { name: spec.outputBranch, provenance });
 
+    if (existing !== undefined && reprocess && type === 'spout') {
+      // Pachyderm: `update pipeline --reprocess` of a spout starts it over, with no output and no
+      // marker. Stop the old code first so it cannot commit after the branches are emptied.
+      await this.ctx.executor.stop(name);
+      await this.emptyBranch(name, spec.outputBranch);
+      if (spec.spout?.marker !== undefined && spec.spout.marker !== '') await this.emptyBranch(name, 'marker');
+    }
     const version = (existing?.version ?? 0) + 1;
     const specJson = JSON.stringify(spec);
     const specCommit = (await this.ctx.pfs.uploads.commitSingleFile(specRepo(name), 'master', '/spec.json', Buffer.from(specJson + '\n'), `version ${version}`)).id;
@@ -156,6 +163,16 @@ export class PipelineService {
     });
     await this.hooks?.afterChange(name, type === 'transform' ? specCommit : null);
     return this.inspect(name);
+  }
+
+  /** Commits an empty tree on a branch that has commits (a no-op for a branch with none). */
+  private async emptyBranch(repo: string, branch: string): Promise<void> {
+    const b = await this.ctx.pfs.service.inspectBranch(repo, branch).catch(() => undefined);
+    if (b?.head == null) return;
+    const uploads = this.ctx.pfs.uploads;
+    const id = await uploads.create();
+    await uploads.deleteFile(id, '/');
+    await uploads.commit(id, { repo, ref: branch, description: 'emptied by update pipeline --reprocess' }, 'AUTO');
   }
 
   async row(name: string): Promise<PipelineRow | undefined> {

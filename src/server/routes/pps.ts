@@ -3,7 +3,7 @@
  * result, ship log lines). Log streams are NDJSON.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { ClaimRequest, DatumResult, WorkerLogBatch } from '../../api/pps-types.js';
+import type { ClaimRequest, DatumResult, WorkerLogBatch, WorkerStateReport } from '../../api/pps-types.js';
 import { SluiceError } from '../../errors/index.js';
 import type { Pps } from '../../pps/index.js';
 import { body, optString, qBool, qStr, reqString } from './util.js';
@@ -84,6 +84,13 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
         if (typeof b[f] !== 'string') throw new SluiceError('INVALID_REQUEST_BODY', `field "${f}" must be a string`);
       }
       await jobs.result(req.params.name, b);
+      return reply.status(204).send();
+    });
+    app.post<{ Params: Params }>('/pipelines/:name/worker/state', async (req, reply) => {
+      const b = body<WorkerStateReport>(req.body);
+      if (b.state !== 'running' && b.state !== 'crashing') throw new SluiceError('INVALID_REQUEST_BODY', 'field "state" must be "running" or "crashing"');
+      const row = await pipelines.requireRow(req.params.name);
+      if (row.stopped === 0) await pipelines.setState(req.params.name, b.state, b.state === 'crashing' ? String(b.reason ?? '') : '');
       return reply.status(204).send();
     });
     app.post<{ Params: Params }>('/pipelines/:name/worker/logs', async (req, reply) => {
