@@ -12,8 +12,16 @@
  * An empty directory with `-r` still makes a (change-less) commit, as pachctl does.
  *
  * A missing `@ref` means the active context's `output_branch` (set for spouts) or `master`.
+ * Inside a spout (the active context names `pipeline_name`) the target may be left out entirely,
+ * as seed 004's `pachctl put file -r -f /tmp/files` does: the spout's own repo and output branch.
+ *
+ * `--marker FILE` (spouts 2.0's marker, brought back): FILE's content is written to
+ * `<repo>@marker:/<basename of FILE>` in the same transaction as the data commit, so the marker
+ * always describes exactly the data on the output branch. Read it back at start with
+ * `pachctl get file <repo>@marker:/<name>`.
  */
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -32,6 +40,7 @@ interface Options {
   untar?: boolean;
   parallelism: number;
   fullPath?: boolean;
+  marker?: string;
 }
 
 async function readSourceList(ctx: CliContext, inputFile: string): Promise<string[]> {
@@ -50,12 +59,26 @@ async function readSourceList(ctx: CliContext, inputFile: string): Promise<strin
   return text.split(/\r?\n/).filter((l) => l !== '');
 }
 
+/** The target when none is given: only inside a spout, whose context names its repo. */
+function defaultTarget(ctx: CliContext): string {
+  const c = ctx.config().context;
+  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
+  if (pipeline === undefined) {
+    throw new SluiceError('INVALID_ARGUMENT', 'put file needs a target: name one as <repo>@<branch>[:<path>] (it may be left out only inside a spout, whose context names its repo)');
+  }
+  return pipeline;
+}
+
 /** The default branch for writes: a spout's context names its output branch. */
 function defaultWriteRef(ctx: CliContext, repo: string): string {
   const c = ctx.config().context;
   const branch = typeof c?.output_branch === 'string' && c.output_branch !== '' ? c.output_branch : undefined;
   const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
   return branch !== undefined && (pipeline === undefined || pipeline === repo) ? branch : DEFAULT_BRANCH;
+}
+
+function guardRead(path: string, signal: AbortSignal): Readable {
+  return addAbortSignal(signal, createReadStream(path));
 }
 
 /** Uploads every planned item into `upload`; rejects (after stopping the others) on the first failure. */
@@ -110,7 +133,7 @@ async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutI
 
 export function registerFilePut(program: Command, ctx: CliContext): void {
   subcommand(program, ['put', 'file'], 'Put a file into the filesystem (one command, one commit).')
-    .argument('<repo@branch-or-commit[:path]>', 'where to put the data')
+    .argument('[repo@branch-or-commit[:path]]', 'where to put the data (inside a spout: its own repo by default)')
     .option('-f, --file <file>', 'a local file, a directory (with -r), or - for stdin (repeatable; default -)', collect)
     .option('-i, --input-file <file>', 'read the sources from a file, one per line (- for stdin)')
     .option('-r, --recursive', 'recursively put the files in a directory')
@@ -118,8 +141,9 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
     .option('--untar', 'the source is a tar archive (gzip detected) whose files are put under the path')
     .option('-p, --parallelism <n>', 'number of parallel upload streams', positiveIntOption, 10)
     .option('--full-path', 'use the whole path given to -f as the target name, not just its base name')
-    .action(async (arg: string, opts: Options) => {
-      const target = parseFileArg(arg, { defaultRef: '' });
+    .option('--marker <file>', 'also write this local file to the marker branch, in the same transaction')
+    .action(async (arg: string | undefined, opts: Options) => {
+      const target = parseFileArg(arg ?? defaultTarget(ctx), { defaultRef: '' });
       const ref = target.ref === '' ? defaultWriteRef(ctx, target.repo) : target.ref;
       if (opts.inputFile !== undefined && opts.file !== undefined) throw new SluiceError('INVALID_ARGUMENT', 'cannot use both -f and -i');
       const client = ctx.client();
@@ -135,6 +159,7 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
       const onInterrupt = (): void => stop.abort(interrupted.reason);
       interrupted.addEventListener('abort', onInterrupt, { once: true });
       const upload = await client.createUpload();
+      let markerUpload: Upload | undefined;
       try {
         try {
           await uploadItems(ctx, upload, items, opts, stop.signal);
@@ -142,9 +167,18 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
           stop.abort(err);
           throw err;
         }
-        await upload.commit(target.repo, ref);
+        if (opts.marker !== undefined) {
+          markerUpload = await client.createUpload();
+          // The marker replaces the previous one.
+          await markerUpload.deleteFile('/');
+          await markerUpload.putFile(`/${basename(opts.marker)}`, guardRead(opts.marker, stop.signal));
+          await upload.commit(target.repo, ref, { marker: { branch: 'marker', upload: markerUpload } });
+        } else {
+          await upload.commit(target.repo, ref);
+        }
       } catch (err) {
         await upload.abort().catch(() => undefined);
+        await markerUpload?.abort().catch(() => undefined);
         if (interrupted.aborted) throw new InterruptedError('put file interrupted; nothing was committed');
         throw err;
       } finally {
