@@ -1,0 +1,19 @@
+#!/bin/sh
+# Creates the spout and processor pipelines (Pachyderm's `make deploy`). The local executor runs
+# commands on the host, so the specs name this folder's scripts by absolute path: they are
+# templated here. SPOUT_MIN_INTERVAL / SPOUT_MAX_INTERVAL (seconds, default 10 and 30) set how
+# often the spout emits.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# The project's own CLI unless PACHCTL names another (an installed `pachctl`, say).
+pachctl=${PACHCTL:-"node $here/../../bin/sluice.js"}
+export EXAMPLE_DIR="$here"
+export SPOUT_MIN_INTERVAL="${SPOUT_MIN_INTERVAL:-10}"
+export SPOUT_MAX_INTERVAL="${SPOUT_MAX_INTERVAL:-30}"
+for spec in spout processor; do
+  sed -e "s#\${EXAMPLE_DIR}#$EXAMPLE_DIR#g" \
+      -e "s#\${SPOUT_MIN_INTERVAL}#$SPOUT_MIN_INTERVAL#g" \
+      -e "s#\${SPOUT_MAX_INTERVAL}#$SPOUT_MAX_INTERVAL#g" \
+      "$here/pipelines/$spec.json" > "${TMPDIR:-/tmp}/spout101-$spec.json"
+  $pachctl create pipeline -f "${TMPDIR:-/tmp}/spout101-$spec.json"
+done
