@@ -14,6 +14,8 @@
  *   in one transaction. A job that fails (a datum out of tries) or is stopped deletes its open
  *   output commit, so downstream never sees a partial output.
  */
+import type { Selectable } from 'kysely';
+import type { JobsTable } from '../storage/metadata/schema.js';
 import type { DatumInfo, DatumInput, DatumResult, DatumState, DatumTask, JobInfo, JobState } from '../api/pps-types.js';
 import type { CommitRef } from '../api/types.js';
 import { SluiceError, isSluiceError } from '../errors/index.js';
@@ -23,27 +25,7 @@ import { computeDatums, datumHash, type InputCommits } from './datums.js';
 import { leafInputs, specRepo, type PipelineRow, type PipelineService } from './pipelines.js';
 import { parseDuration, type ValidPipelineSpec } from './spec/index.js';
 
-interface JobRow {
-  pipeline: string;
-  id: string;
-  pipeline_version: number;
-  state: string;
-  reason: string;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  inputs: string;
-  output_commit: string | null;
-  restart: number;
-  total: number;
-  processed: number;
-  skipped: number;
-  failed: number;
-  recovered: number;
-  bytes_downloaded: number;
-  bytes_uploaded: number;
-  seq: number;
-}
+type JobRow = Selectable<JobsTable>;
 
 /** A validated spec's duration in ms (0 when unset). */
 function durationMs(text: string): number {

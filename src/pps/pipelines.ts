@@ -8,6 +8,8 @@
  * identified by the new spec commit's id, as Pachyderm 2 does.
  */
 import { randomUUID } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { PipelinesTable } from '../storage/metadata/schema.js';
 import type { CreatePipelineResponse, JobCounts, JobState, PipelineInfo, PipelineState, PipelineType } from '../api/pps-types.js';
 import type { BranchRef, CommitRef } from '../api/types.js';
 import { SluiceError, isSluiceError } from '../errors/index.js';
@@ -42,19 +44,7 @@ export function specRepo(name: string): string {
   return `${name}.spec`;
 }
 
-export interface PipelineRow {
-  name: string;
-  version: number;
-  spec: string;
-  spec_commit: string;
-  state: string;
-  reason: string;
-  stopped: number;
-  salt: string;
-  created_at: number;
-  updated_at: number;
-  input_seq: number;
-}
+export type PipelineRow = Selectable<PipelinesTable>;
 
 export interface PipelineHooks {
   /** Called after a pipeline is created or updated: make its first job, start its workers. */

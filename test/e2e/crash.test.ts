@@ -9,9 +9,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createHash, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import tarStream from 'tar-stream';
 import { Client } from '../../src/client/index.js';
-import { startChildDaemon, tempDir, type ChildDaemon } from './harness.js';
+import { startChildDaemon, tarOf, tempDir, type ChildDaemon } from './harness.js';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
 const WRITERS = 4;
@@ -26,16 +25,10 @@ function content(w: number, seq: number, f: number): Buffer {
   return cipher.update(Buffer.alloc(size));
 }
 
-function tarOf(w: number, seq: number): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (let f = 0; f < FILES_PER_COMMIT; f++) pack.entry({ name: `s${seq}/f${f}` }, content(w, seq, f));
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
+function commitTar(w: number, seq: number): Promise<Buffer> {
+  const files: Record<string, Buffer> = {};
+  for (let f = 0; f < FILES_PER_COMMIT; f++) files[`s${seq}/f${f}`] = content(w, seq, f);
+  return tarOf(files);
 }
 
 describe('crash safety under SIGKILL', () => {
@@ -67,7 +60,7 @@ describe('crash safety under SIGKILL', () => {
           const seq = nextSeq[w]!;
           inflight[w] = seq;
           try {
-            const tar = await tarOf(w, seq);
+            const tar = await commitTar(w, seq);
             const res = await client.putTar(`w${w}`, 'master', '/', tar, { description: `seq=${seq}` });
             assert.equal(res.finished, true);
             acked[w]!.add(seq);

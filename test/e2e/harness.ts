@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import tarStream from 'tar-stream';
 import { startDaemon, type Daemon } from '../../src/server/daemon.js';
 import { Client } from '../../src/client/index.js';
 import { packageRoot } from '../../src/lib/version.js';
@@ -83,4 +84,15 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr !== undefined ? `: ${String(lastErr)}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A tar archive of the given files (name -> content), built in memory. */
+export async function tarOf(files: Record<string, string | Buffer>, extra?: (p: tarStream.Pack) => void): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const [name, data] of Object.entries(files)) pack.entry({ name }, data);
+  extra?.(pack);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
 }

@@ -7,8 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import tarStream from 'tar-stream';
-import { startTestDaemon, type TestDaemon } from './harness.js';
+import { startTestDaemon, tarOf, type TestDaemon } from './harness.js';
 import { isSluiceError, type Client, type ErrorCode } from '../../src/client/index.js';
 
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message?: RegExp): Promise<void> {
@@ -20,18 +19,6 @@ async function rejectsWith(p: Promise<unknown>, code: ErrorCode, message?: RegEx
   });
 }
 
-function tarOf(files: Record<string, string | Buffer>, extra?: (p: tarStream.Pack) => void): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const [name, data] of Object.entries(files)) pack.entry({ name }, data);
-  extra?.(pack);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-}
 
 describe('versioned file store through the SDK', () => {
   let t: TestDaemon;

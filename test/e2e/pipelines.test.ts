@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, startTestDaemon, type TestDaemon } from './harness.js';
+import { eventually, startTestDaemon, tarOf, type TestDaemon } from './harness.js';
 import { isSluiceError, type Client, type JobInfo } from '../../src/client/index.js';
 import { packageRoot } from '../../src/lib/version.js';
 
@@ -110,8 +110,8 @@ describe('pipelines', () => {
   it('crosses and unions inputs', async () => {
     await c.createRepo('left');
     await c.createRepo('right');
-    await c.putTar('left', 'master', '/', await tar({ a: 'A', b: 'B' }));
-    await c.putTar('right', 'master', '/', await tar({ x: 'X', y: 'Y', z: 'Z' }));
+    await c.putTar('left', 'master', '/', await tarOf({ a: 'A', b: 'B' }));
+    await c.putTar('right', 'master', '/', await tarOf({ x: 'X', y: 'Y', z: 'Z' }));
     await c.createPipeline(spec('pairs', { cross: [{ pfs: { repo: 'left', glob: '/*' } }, { pfs: { repo: 'right', glob: '/*' } }] }, ['sh', join(FIX, 'pair.sh')]));
     const [job] = await settled(c, 'pairs', 1);
     assert.equal(job!.state, 'success', job!.reason);
@@ -162,7 +162,7 @@ describe('pipelines', () => {
 
   it('updates a pipeline with and without --reprocess', async () => {
     await c.createRepo('src');
-    await c.putTar('src', 'master', '/', await tar({ a: 'a', b: 'b' }));
+    await c.putTar('src', 'master', '/', await tarOf({ a: 'a', b: 'b' }));
     await c.createPipeline(spec('up', { pfs: { repo: 'src', glob: '/*' } }, ['sh', join(FIX, 'copy.sh')]));
     await settled(c, 'up', 1);
     const v2 = (await c.createPipeline(spec('up', { pfs: { repo: 'src', glob: '/*' } }, ['python3', join(FIX, 'upper.py')]), { update: true })).pipelines[0]!;
@@ -250,7 +250,7 @@ describe('pipelines', () => {
 
   it('runs the spout101 processor unchanged over a spout-like repo', async () => {
     await c.createRepo('spout');
-    await c.createPipeline(spec('processor', { pfs: { repo: 'spout', glob: '/*' } }, ['python3', join(FIX, 'processor.py')]));
+    await c.createPipeline(spec('processor', { pfs: { repo: 'spout', glob: '/*' } }, ['python3', join(packageRoot(), 'examples', 'spout101', 'src', 'processor.py')]));
     const small = 'a'.repeat(1024);
     const big = 'b'.repeat(2048);
     await c.putFile('spout', 'master', '/m1.txt', Buffer.from(small));
@@ -289,13 +289,3 @@ describe('pipelines across a daemon restart', () => {
     }
   });
 });
-
-async function tar(files: Record<string, string>): Promise<Buffer> {
-  const tarStream = (await import('tar-stream')).default;
-  const pack = tarStream.pack();
-  for (const [name, data] of Object.entries(files)) pack.entry({ name }, data);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const ch of pack as AsyncIterable<Buffer>) chunks.push(ch);
-  return Buffer.concat(chunks);
-}
