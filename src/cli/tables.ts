@@ -107,11 +107,15 @@ export function compactJson(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** `key: value` lines; a multi-line value starts on the line after its key, as pachctl's `Input:`. */
+/**
+ * `key: value` lines (`key:` alone for an empty value). A value that ends with a newline is a
+ * block (JSON) and starts on the line after its key, as pachctl prints `Input:`; other values stay
+ * on the key's line even when they span lines (a reason with stderr lines).
+ */
 function block(fields: ReadonlyArray<readonly [string, string | undefined]>): string {
   return fields
     .filter((f): f is readonly [string, string] => f[1] !== undefined)
-    .map(([k, v]) => (v === '' ? `${k}:\n` : v.includes('\n') ? `${k}:\n${v.replace(/\n$/, '')}\n` : `${k}: ${v}\n`))
+    .map(([k, v]) => (v === '' ? `${k}:\n` : v.endsWith('\n') ? `${k}:\n${v}` : `${k}: ${v}\n`))
     .join('');
 }
 
