@@ -25,6 +25,8 @@ export interface Executor {
   stop(pipeline: string): Promise<void>;
   stopAll(): Promise<void>;
   running(pipeline: string): number;
+  /** The ids of the pipeline's live workers, or undefined when the executor cannot tell. */
+  workerIds(pipeline: string): string[] | undefined;
   setObserver(observer: ExecutorObserver): void;
 }
 
@@ -35,6 +37,9 @@ export class NoopExecutor implements Executor {
   async stopAll(): Promise<void> {}
   running(): number {
     return 0;
+  }
+  workerIds(): undefined {
+    return undefined;
   }
   setObserver(): void {}
 }

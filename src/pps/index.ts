@@ -90,6 +90,8 @@ export function openPps(pfs: Pfs, executor: Executor): Pps {
     })().catch(() => undefined);
   };
 
+  let sweeper: NodeJS.Timeout | undefined;
+
   return {
     ctx,
     pipelines,
@@ -104,8 +106,11 @@ export function openPps(pfs: Pfs, executor: Executor): Pps {
         await jobs.scan(r.name);
         await jobs.advance(r.name);
       }
+      sweeper = setInterval(() => void jobs.sweepOrphans().catch(() => undefined), 5_000);
+      sweeper.unref();
     },
     async close() {
+      clearInterval(sweeper);
       pfs.ctx.events.off('commitFinished', onCommit);
       cron.stopAll();
       await executor.stopAll();

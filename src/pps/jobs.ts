@@ -258,7 +258,14 @@ export class JobService {
     const deadline = Date.now() + Math.max(0, Math.min(waitMs, 60_000));
     for (;;) {
       const task = await this.tryClaim(name, worker);
-      if (task !== null) return task;
+      if (task !== null) {
+        // The worker hung up while the datum was being claimed: nobody will run it.
+        if (signal?.aborted === true) {
+          await this.releaseWorker(name, worker, false);
+          return null;
+        }
+        return task;
+      }
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted === true) return null;
       await new Promise<void>((resolve) => {
@@ -365,15 +372,32 @@ export class JobService {
     await this.advance(name);
   }
 
-  /** Puts a worker's running datums back in the queue (the worker died); they count as recovered. */
-  async releaseWorker(name: string, worker: string): Promise<void> {
+  /**
+   * Puts a worker's running datums back in the queue (the worker died, or never got the datum);
+   * with `recovered` they count as recovered in their job.
+   */
+  async releaseWorker(name: string, worker: string, recovered = true): Promise<void> {
     const db = this.ctx.db;
     const rows = await db.selectFrom('datums').select(['job', 'idx']).where('pipeline', '=', name).where('worker', '=', worker).where('state', '=', 'running').execute();
     for (const r of rows) {
-      await db.updateTable('datums').set({ state: 'pending', worker: null }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', r.idx).execute();
-      await db.updateTable('jobs').set((eb) => ({ recovered: eb('recovered', '+', 1) })).where('pipeline', '=', name).where('id', '=', r.job).execute();
+      await db.updateTable('datums').set((eb) => ({ state: 'pending', worker: null, attempt: recovered ? eb.ref('attempt') : eb('attempt', '-', 1) }))
+        .where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', r.idx).where('state', '=', 'running').execute();
+      if (recovered) await db.updateTable('jobs').set((eb) => ({ recovered: eb('recovered', '+', 1) })).where('pipeline', '=', name).where('id', '=', r.job).execute();
     }
     if (rows.length > 0) this.ctx.events.emit('work', name);
+  }
+
+  /**
+   * Hands back datums held by workers the executor no longer runs (a worker that died between
+   * claiming a datum and its exit being seen). A no-op for executors that cannot tell.
+   */
+  async sweepOrphans(): Promise<void> {
+    const rows = await this.ctx.db.selectFrom('datums').select(['pipeline', 'worker']).distinct().where('state', '=', 'running').execute();
+    for (const r of rows) {
+      if (r.worker === null) continue;
+      const live = this.ctx.executor.workerIds(r.pipeline);
+      if (live !== undefined && !live.includes(r.worker)) await this.releaseWorker(r.pipeline, r.worker);
+    }
   }
 
   /** After a daemon restart: every running datum goes back to the queue and the job counts a restart. */

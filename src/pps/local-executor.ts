@@ -36,6 +36,8 @@ interface Supervised {
 interface PipelineWorkers {
   set: WorkerSet;
   workers: Supervised[];
+  /** Workers of the previous version, still stopping: alive, and may still hold a datum. */
+  retiring: Supervised[];
   crashing: boolean;
 }
 
@@ -53,11 +55,12 @@ export class LocalExecutor implements Executor {
     const cur = this.pipelines.get(set.pipeline);
     if (cur !== undefined && cur.set.version === set.version && cur.set.count === set.count && cur.set.kind === set.kind) return;
     const old = cur?.workers ?? [];
-    const entry: PipelineWorkers = { set, workers: [], crashing: false };
+    const entry: PipelineWorkers = { set, workers: [], retiring: old, crashing: false };
     this.pipelines.set(set.pipeline, entry);
     // Replace: old workers are told to stop first; new ones start once they have gone, so a spout
     // never runs twice at once.
     void Promise.all(old.map((w) => this.stopWorker(w))).then(() => {
+      entry.retiring = [];
       if (this.pipelines.get(set.pipeline) !== entry) return;
       for (let i = 0; i < set.count; i++) {
         const w = this.newWorker(`${set.pipeline}-v${set.version}-${i}`);
@@ -79,6 +82,12 @@ export class LocalExecutor implements Executor {
 
   running(pipeline: string): number {
     return this.pipelines.get(pipeline)?.workers.filter((w) => w.proc !== undefined && w.proc.exitCode === null).length ?? 0;
+  }
+
+  workerIds(pipeline: string): string[] {
+    const entry = this.pipelines.get(pipeline);
+    if (entry === undefined) return [];
+    return [...entry.workers, ...entry.retiring].filter((w) => w.proc !== undefined && w.proc.exitCode === null && w.proc.signalCode === null).map((w) => w.id);
   }
 
   private newWorker(id: string): Supervised {

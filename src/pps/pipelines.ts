@@ -53,13 +53,31 @@ export interface PipelineHooks {
   beforeDelete(name: string): Promise<void>;
 }
 
+// ---- auth ----
+/**
+ * A pipeline's credentials (implemented by the auth service): on create and update its roles
+ * follow the new spec and a new token replaces the previous one, which is revoked; on delete
+ * the token is revoked and the roles dropped.
+ */
+export interface PipelineCredentials {
+  pipelineChanged(name: string, repos: { inputs: string[] }): Promise<void>;
+  pipelineDeleted(name: string, opts: { keepRepo: boolean }): Promise<void>;
+}
+// ---- end auth ----
+
 export class PipelineService {
   private hooks: PipelineHooks | undefined;
+  private credentials: PipelineCredentials | undefined;
 
   constructor(private readonly ctx: PpsContext) {}
 
   setHooks(hooks: PipelineHooks): void {
     this.hooks = hooks;
+  }
+
+  /** Wires the auth service (see PipelineCredentials). */
+  setCredentials(credentials: PipelineCredentials): void {
+    this.credentials = credentials;
   }
 
   /** Parses, validates and creates (or updates) every pipeline in a spec file's text. */
@@ -151,6 +169,8 @@ export class PipelineService {
       }
       await trx.insertInto('pipeline_versions').values({ name, version, spec: specJson, spec_commit: specCommit, created_at: now }).execute();
     });
+    // ---- auth: a new token before the new version's workers start; the old one is revoked ----
+    await this.credentials?.pipelineChanged(name, { inputs: leafInputs(spec.input).map((l) => l.repo) });
     await this.hooks?.afterChange(name, type === 'transform' ? specCommit : null);
     return this.inspect(name);
   }
@@ -265,6 +285,8 @@ export class PipelineService {
       await trx.deleteFrom('pipeline_versions').where('name', '=', name).execute();
       await trx.deleteFrom('pipelines').where('name', '=', name).execute();
     });
+    // ---- auth: the pipeline's token is revoked, its roles dropped ----
+    await this.credentials?.pipelineDeleted(name, { keepRepo: opts.keepRepo === true });
     if (opts.keepRepo === true) {
       await pfs.createBranch(name, { name: spec.outputBranch, provenance: [] }).catch(() => undefined);
     } else {
