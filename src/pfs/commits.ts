@@ -118,8 +118,8 @@ export async function parentRoot(exec: Exec, row: CommitRow): Promise<string | n
 }
 
 /** The tree an open commit would have if finished now (nodes kept in memory, nothing written). */
-export async function viewOpenCommit(ctx: PfsContext, exec: Exec, row: CommitRow, stage = commitStage(row.repo, row.id)): Promise<BuiltTree> {
-  const ops = await loadStagedOps(exec, stage);
+export async function viewOpenCommit(ctx: PfsContext, exec: Exec, row: CommitRow, source: string | StagedOp[] = commitStage(row.repo, row.id)): Promise<BuiltTree> {
+  const ops = typeof source === 'string' ? await loadStagedOps(exec, source) : source;
   return buildTree(ctx.nodeReader(exec), await parentRoot(exec, row), ops);
 }
 
@@ -144,13 +144,15 @@ export async function insertNodes(exec: Exec, nodes: Map<string, Uint8Array>): P
 /**
  * Finishes an open commit inside the caller's transaction: builds its tree from the parent's
  * and the staged operations, stores the new nodes, and marks it finished. Returns the updated row.
+ * `from` takes the operations from another staging area (an upload committed straight into a new
+ * commit) or from memory (a one-request put), instead of the commit's own staging rows.
  */
-export async function finishCommitTx(ctx: PfsContext, trx: Exec, row: CommitRow, description?: string, fromStage?: string): Promise<CommitRow> {
+export async function finishCommitTx(ctx: PfsContext, trx: Exec, row: CommitRow, description?: string, from?: string | StagedOp[]): Promise<CommitRow> {
   if (row.finished_at !== null) {
     throw new SluiceError('PFS_COMMIT_FINISHED', `commit ${row.repo}@${row.id} has already been finished`, { details: { repo: row.repo, commit: row.id } });
   }
   const stage = commitStage(row.repo, row.id);
-  const built = await viewOpenCommit(ctx, trx, row, fromStage ?? stage);
+  const built = await viewOpenCommit(ctx, trx, row, from ?? stage);
   await insertNodes(trx, built.newNodes);
   const seq = await nextFinishSeq(trx);
   const finished = ctx.now();

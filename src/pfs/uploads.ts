@@ -45,20 +45,25 @@ export class Uploads {
 
   /** Stores one file's bytes and stages it. The body is streamed: memory stays bounded. */
   async putFile(uploadId: string, path: string, body: AsyncIterable<Uint8Array>, opts: { append?: boolean } = {}): Promise<{ path: string; sizeBytes: number }> {
-    const clean = cleanPath(path);
-    if (clean === '/') throw new SluiceError('INVALID_PATH', 'cannot put a file at the root path "/"; name a file', { details: { path } });
     await this.requireUpload(this.ctx.db, uploadId);
     const pack = new PackSession(this.ctx);
     try {
-      const refs = await pack.addStream(body);
+      const op = await this.readFile(pack, path, body, opts.append === true);
       await pack.seal();
-      const value = fileValue(refs);
-      await this.stage(uploadId, pack, [{ path: clean, op: opts.append === true ? 'append' : 'put', value }]);
-      return { path: clean, sizeBytes: value.s };
+      await this.stage(uploadId, pack, [op]);
+      return { path: op.path, sizeBytes: op.value?.s ?? 0 };
     } catch (err) {
       await pack.abort();
       throw uploadError(err);
     }
+  }
+
+  /** Chunks one file's body into the pack; the operation that puts (or appends) it. */
+  private async readFile(pack: PackSession, path: string, body: AsyncIterable<Uint8Array>, append: boolean): Promise<NewOp> {
+    const clean = cleanPath(path);
+    if (clean === '/') throw new SluiceError('INVALID_PATH', 'cannot put a file at the root path "/"; name a file', { details: { path } });
+    const refs = await pack.addStream(body);
+    return { path: clean, op: append ? 'append' : 'put', value: fileValue(refs) };
   }
 
   /**
@@ -67,9 +72,22 @@ export class Uploads {
    * out of the prefix.
    */
   async putTar(uploadId: string, prefix: string, body: AsyncIterable<Uint8Array>, opts: { append?: boolean } = {}): Promise<{ files: number; sizeBytes: number }> {
-    const root = cleanPath(prefix);
     await this.requireUpload(this.ctx.db, uploadId);
     const pack = new PackSession(this.ctx);
+    try {
+      const ops = await this.readTar(pack, prefix, body, opts.append === true);
+      await pack.seal();
+      await this.stage(uploadId, pack, ops);
+      return { files: ops.length, sizeBytes: pack.bytesIn };
+    } catch (err) {
+      await pack.abort();
+      throw err instanceof SluiceError ? err : uploadError(err, 'PFS_TAR_INVALID', 'malformed tar archive');
+    }
+  }
+
+  /** Extracts a tar stream into the pack; the operations that put its regular files under `prefix`. */
+  private async readTar(pack: PackSession, prefix: string, body: AsyncIterable<Uint8Array>, append: boolean): Promise<NewOp[]> {
+    const root = cleanPath(prefix);
     const ops: NewOp[] = [];
     const extract = tarStream.extract();
     const src = Readable.from(body);
@@ -93,13 +111,10 @@ export class Uploads {
         }
         if (path === root && root === '/') throw new SluiceError('PFS_TAR_INVALID', `tar entry ${JSON.stringify(h.name)} has no file name`, { details: { entry: h.name } });
         const refs = await pack.addStream(entry as AsyncIterable<Uint8Array>);
-        ops.push({ path, op: opts.append === true ? 'append' : 'put', value: fileValue(refs) });
+        ops.push({ path, op: append ? 'append' : 'put', value: fileValue(refs) });
       }
-      await pack.seal();
-      await this.stage(uploadId, pack, ops);
-      return { files: ops.length, sizeBytes: pack.bytesIn };
+      return ops;
     } catch (err) {
-      await pack.abort();
       src.destroy();
       if (err instanceof SluiceError) throw err;
       throw uploadError(err, 'PFS_TAR_INVALID', 'malformed tar archive');
@@ -179,35 +194,74 @@ export class Uploads {
   async commit(uploadId: string, req: CommitUploadRequest, origin: 'USER' | 'AUTO' = 'USER'): Promise<CommitUploadResponse> {
     const finished: CommitRow[] = [];
     const result = await this.ctx.tx(async (trx) => {
-      const main = await this.commitTx(trx, uploadId, req.repo, req.ref, req.description, req.provenance, origin);
+      const main = await this.commitTx(trx, { upload: uploadId }, req.repo, req.ref, req.description, req.provenance, origin);
       if (main.finished) finished.push(main.row);
       let marker: CommitRow | undefined;
       if (req.marker !== undefined) {
-        const m = await this.commitTx(trx, req.marker.uploadId, req.repo, req.marker.branch, req.description, req.provenance, origin, true);
+        const m = await this.commitTx(trx, { upload: req.marker.uploadId }, req.repo, req.marker.branch, req.description, req.provenance, origin, true);
         marker = m.row;
         finished.push(m.row);
       }
       return { main, marker };
     });
+    return this.announce(result.main, finished, result.marker);
+  }
+
+  /**
+   * One request, one commit: stores one file (or a tar's files) and commits it in ONE
+   * transaction, with no upload session and no staging rows (the fast path for one-file commits).
+   */
+  async putAndCommit(
+    req: { repo: string; ref: string; path: string; tar?: boolean; append?: boolean; description?: string },
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<CommitUploadResponse> {
+    // Refuse a missing repo before storing any byte.
+    await requireRepo(this.ctx.db, req.repo);
+    const pack = new PackSession(this.ctx);
+    try {
+      const ops = req.tar === true
+        ? await this.readTar(pack, req.path, body, req.append === true)
+        : [await this.readFile(pack, req.path, body, req.append === true)];
+      await pack.seal();
+      const finished: CommitRow[] = [];
+      const main = await this.ctx.tx(async (trx) => {
+        await pack.recordTx(trx);
+        const m = await this.commitTx(trx, { ops }, req.repo, req.ref, req.description, undefined, 'USER');
+        if (m.finished) finished.push(m.row);
+        return m;
+      });
+      return await this.announce(main, finished);
+    } catch (err) {
+      await pack.abort();
+      throw err instanceof SluiceError ? err : uploadError(err);
+    }
+  }
+
+  /** After a commit transaction: emits `commitFinished` for what finished, and builds the reply. */
+  private async announce(main: { row: CommitRow; finished: boolean }, finished: CommitRow[], marker?: CommitRow): Promise<CommitUploadResponse> {
     const db = this.ctx.db;
     const infos = new Map<string, CommitInfo>();
     for (const row of finished) infos.set(row.id, await commitInfo(this.ctx, db, row));
     for (const info of infos.values()) this.ctx.events.emit('commitFinished', info);
     const response: CommitUploadResponse = {
-      commit: infos.get(result.main.row.id) ?? (await commitInfo(this.ctx, db, result.main.row)),
-      finished: result.main.finished,
+      commit: infos.get(main.row.id) ?? (await commitInfo(this.ctx, db, main.row)),
+      finished: main.finished,
     };
-    if (result.marker !== undefined) response.markerCommit = infos.get(result.marker.id)!;
+    if (marker !== undefined) response.markerCommit = infos.get(marker.id)!;
     return response;
   }
 
+  /**
+   * Commits staged changes inside the caller's transaction. `source` is an upload (its staging
+   * rows) or operations held in memory (a one-request put, which never stages anything).
+   */
   private async commitTx(
-    trx: Exec, uploadId: string, repo: string, ref: string, description: string | undefined,
+    trx: Exec, source: { upload: string } | { ops: NewOp[] }, repo: string, ref: string, description: string | undefined,
     provenance: CommitRef[] | undefined, origin: 'USER' | 'AUTO', mustFinish = false,
   ): Promise<{ row: CommitRow; finished: boolean }> {
-    await this.requireUpload(trx, uploadId);
+    if ('upload' in source) await this.requireUpload(trx, source.upload);
     await requireRepo(trx, repo);
-    const stage = uploadStage(uploadId);
+    const stage = 'upload' in source ? uploadStage(source.upload) : undefined;
     const parsed = parseRef(ref);
     let open: CommitRow | undefined;
     let branch: string | undefined;
@@ -226,18 +280,22 @@ export class Uploads {
     if (open !== undefined && !mustFinish) {
       // Re-sequence so these changes apply after everything already staged in the commit.
       const target = commitStage(repo, open.id);
-      await trx.insertInto('staged_ops')
-        .columns(['stage', 'path', 'op', 'value'])
-        .expression((eb) => eb.selectFrom('staged_ops').select([eb.val(target).as('stage'), 'path', 'op', 'value']).where('stage', '=', stage).orderBy('seq'))
-        .execute();
-      await dropStage(trx, stage);
+      if (stage === undefined) {
+        await insertOps(trx, target, 'ops' in source ? source.ops : []);
+      } else {
+        await trx.insertInto('staged_ops')
+          .columns(['stage', 'path', 'op', 'value'])
+          .expression((eb) => eb.selectFrom('staged_ops').select([eb.val(target).as('stage'), 'path', 'op', 'value']).where('stage', '=', stage).orderBy('seq'))
+          .execute();
+        await dropStage(trx, stage);
+      }
       return { row: open, finished: false };
     }
     if (open !== undefined) throw new SluiceError('PFS_COMMIT_NOT_FINISHED', `branch ${repo}@${branch ?? ref} has an open commit ${open.id}; finish it first`, { details: { repo, commit: open.id } });
     const startReq = { branch: branch!, ...(description !== undefined ? { description } : {}), ...(provenance !== undefined ? { provenance } : {}) };
     const row = await startCommitTx(this.ctx, trx, repo, startReq, origin, newCommitId());
-    const done = await finishCommitTx(this.ctx, trx, row, description, stage);
-    await dropStage(trx, stage);
+    const done = await finishCommitTx(this.ctx, trx, row, description, stage ?? ('ops' in source ? source.ops : []));
+    if (stage !== undefined) await dropStage(trx, stage);
     return { row: done, finished: true };
   }
 

@@ -56,22 +56,14 @@ export function fileRoutes({ pfs }: AppDeps): FastifyPluginAsync {
       return reply.status(204).send();
     });
 
-    // One request, one commit: the body is one file (or a tar with ?tar=true).
+    // One request, one commit: the body is one file (or a tar with ?tar=true), in one transaction.
     app.put<{ Params: Params }>('/repos/:repo/commits/:ref/file', async (req) => {
-      const id = await uploads.create();
-      try {
-        const path = qReq(req.query, 'path');
-        const append = qBool(req.query, 'append');
-        if (qBool(req.query, 'tar')) await uploads.putTar(id, path, stream(req.body), { append });
-        else await uploads.putFile(id, path, stream(req.body), { append });
-        const r: CommitUploadRequest = { repo: req.params.repo, ref: req.params.ref };
-        const description = qStr(req.query, 'description');
-        if (description !== undefined) r.description = description;
-        return await uploads.commit(id, r);
-      } catch (err) {
-        await uploads.abort(id).catch(() => undefined);
-        throw err;
-      }
+      const description = qStr(req.query, 'description');
+      return uploads.putAndCommit({
+        repo: req.params.repo, ref: req.params.ref, path: qReq(req.query, 'path'),
+        tar: qBool(req.query, 'tar'), append: qBool(req.query, 'append'),
+        ...(description !== undefined ? { description } : {}),
+      }, stream(req.body));
     });
 
     app.get<{ Params: Params }>('/repos/:repo/commits/:ref/file', async (req, reply) => {
