@@ -23,6 +23,9 @@ import type {
   ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
   WorkerStateReport,
 } from '../api/pps-types.js';
+import type {
+  AccessLevelsResponse, ActivateAuthResponse, ClusterRole, RepoRole, RevokeResponse, RobotTokenResponse, RoleBinding, WhoAmIResponse,
+} from '../api/auth-types.js';
 import { SluiceError } from '../errors/index.js';
 import { resolveConfig, toBaseUrl } from './config.js';
 
@@ -368,6 +371,64 @@ export class Client {
       ac.abort();
     }
   }
+
+  // ---- auth ----
+
+  /**
+   * Turns auth on; the answer holds the root token (`pach:root`), shown this once.
+   * @example const { rootToken } = await new Client().activateAuth();
+   */
+  async activateAuth(): Promise<ActivateAuthResponse> {
+    return this.call('POST', '/auth/activate');
+  }
+
+  /** Turns auth off (clusterAdmin only): user and robot tokens and roles are forgotten. */
+  async deactivateAuth(): Promise<void> {
+    await this.call('POST', '/auth/deactivate');
+  }
+
+  /** The principal this client's token stands for (AUTH_NOT_ACTIVATED when auth is off and there is none). */
+  async whoAmI(): Promise<WhoAmIResponse> {
+    return this.call('GET', '/auth/whoami');
+  }
+
+  /** This client's role on every repo it has one on (and whether auth is active). */
+  async accessLevels(): Promise<AccessLevelsResponse> {
+    return this.call('GET', '/auth/access');
+  }
+
+  /**
+   * A token for `robot:<name>` (clusterAdmin only), optionally expiring after `ttlSeconds`.
+   * @example const { token } = await admin.getRobotToken('ci', { ttlSeconds: 3600 });
+   */
+  async getRobotToken(robot: string, opts: { ttlSeconds?: number } = {}): Promise<RobotTokenResponse> {
+    return this.call('POST', '/auth/robot-tokens', { json: { robot, ...opts } });
+  }
+
+  /** Revokes one token, or every token of a principal. */
+  async revokeAuthToken(target: { token: string } | { principal: string }): Promise<RevokeResponse> {
+    return this.call('POST', '/auth/revoke', { json: target });
+  }
+
+  /** Gives a principal a role on a repo (`none` removes it); returns the repo's bindings. */
+  async setRepoRole(repo: string, principal: string, role: RepoRole | 'none'): Promise<RoleBinding[]> {
+    return this.call('PUT', `/auth/repos/${Client.seg(repo)}/roles`, { json: { principal, role } });
+  }
+
+  async getRepoRoles(repo: string): Promise<RoleBinding[]> {
+    return this.call('GET', `/auth/repos/${Client.seg(repo)}/roles`);
+  }
+
+  /** Gives a principal a cluster role (`none` removes it); returns the cluster's bindings. */
+  async setClusterRole(principal: string, role: ClusterRole | 'none'): Promise<RoleBinding[]> {
+    return this.call('PUT', '/auth/cluster/roles', { json: { principal, role } });
+  }
+
+  async getClusterRoles(): Promise<RoleBinding[]> {
+    return this.call('GET', '/auth/cluster/roles');
+  }
+
+  // ---- end auth ----
 
   // ---- worker protocol (used by `sluice worker`) ----
 

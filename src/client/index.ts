@@ -4,3 +4,4 @@ export type { ConfigFile, ContextConfig, ResolvedConfig } from './config.js';
 export * from '../api/types.js';
 export { SluiceError, isSluiceError, type ErrorCode } from '../errors/index.js';
 export * from '../api/pps-types.js';
+export * from '../api/auth-types.js';

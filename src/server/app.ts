@@ -14,12 +14,18 @@ import { commitRoutes } from './routes/commits.js';
 import { fileRoutes } from './routes/files.js';
 import { adminRoutes } from './routes/admin.js';
 import { ppsRoutes } from './routes/pps.js';
+// ---- auth ----
+import { AuthService } from '../auth/index.js';
+import { authRoutes, installAuth, wireAuth } from './routes/auth.js';
+// ---- end auth ----
 
 export interface AppDeps {
   pfs: Pfs;
   pps?: Pps;
   version: string;
   logger?: boolean;
+  /** The auth service (the daemon shares it with the executor); made from pfs's store when omitted. */
+  auth?: AuthService;
 }
 
 export const STREAM_CONTENT_TYPES = ['application/octet-stream', 'application/x-tar'];
@@ -63,6 +69,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const e = new SluiceError('INVALID_ARGUMENT', `no such API route: ${req.method} ${req.url}`);
     void reply.status(404).send(e.toBody(req.id));
   });
+
+  // ---- auth: the one authorization hook, installed before any route so it sees them all ----
+  const auth = wireAuth(deps.auth ?? new AuthService(deps.pfs.ctx.db, { now: deps.pfs.ctx.now }), deps.pfs);
+  installAuth(app, auth);
+  await app.register(authRoutes(auth), { prefix: API_PREFIX });
+  // ---- end auth ----
 
   await app.register(adminRoutes(deps), { prefix: API_PREFIX });
   await app.register(repoRoutes(deps), { prefix: API_PREFIX });

@@ -13,6 +13,11 @@ import { packageRoot, packageVersion } from '../lib/version.js';
 import { wrapError } from '../errors/index.js';
 import { buildApp } from './app.js';
 import { LocalExecutor, NoopExecutor, openPps, type Executor, type Pps } from '../pps/index.js';
+// ---- auth ----
+import { AuthService } from '../auth/index.js';
+import type { ValidPipelineSpec } from '../pps/spec/index.js';
+import { inputRepos } from './routes/auth.js';
+// ---- end auth ----
 
 export interface DaemonOptions {
   dataDir: string;
@@ -27,6 +32,7 @@ export interface Daemon {
   app: FastifyInstance;
   pfs: Pfs;
   pps: Pps;
+  auth: AuthService;
   /** host:port actually bound (port 0 picks a free one). */
   address: string;
   gc: GcReport;
@@ -47,15 +53,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const gc = await pfs.gc();
   let address = `${opts.host}:${opts.port}`;
   let pps: Pps | undefined;
+  const auth = new AuthService(meta.db, { now: pfs.ctx.now });
   const executor: Executor = opts.executor === 'none'
     ? new NoopExecutor()
     : new LocalExecutor({
         command: [process.execPath, join(packageRoot(), 'bin', 'sluice.js')],
         address: () => address,
+        // ---- auth: workers (and the user code they run) carry the pipeline's own token ----
+        env: async (pipeline) => ({ PACH_TOKEN: await auth.pipelineToken(pipeline) }),
         onWorkerExit: (pipeline, worker) => pps?.jobs.releaseWorker(pipeline, worker),
       });
   pps = openPps(pfs, executor);
-  const app = await buildApp({ pfs, pps, version: packageVersion(), logger: opts.logger ?? false });
+  // ---- auth: pipelines' tokens and roles follow them; roles re-derived from the specs at start ----
+  pps.pipelines.setCredentials(auth);
+  for (const p of await pps.pipelines.list()) {
+    const { inputs, crons } = inputRepos((p.spec as unknown as ValidPipelineSpec).input);
+    await auth.syncPipelineBindings(p.name, [...inputs, ...crons]);
+  }
+  // ---- end auth ----
+  const app = await buildApp({ pfs, pps, auth, version: packageVersion(), logger: opts.logger ?? false });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   if (typeof addr === 'object' && addr !== null) address = `${opts.host}:${addr.port}`;
@@ -66,6 +82,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     app,
     pfs,
     pps,
+    auth,
     address,
     gc,
     async close() {

@@ -50,6 +50,16 @@ import { registerConfigGet } from './config-get.js';
 import { registerConfigSet } from './config-set.js';
 import { registerConfigUpdate } from './config-update.js';
 import { registerConfigList } from './config-list.js';
+// ---- auth ----
+import { registerAuthActivate } from './auth-activate.js';
+import { registerAuthDeactivate } from './auth-deactivate.js';
+import { registerAuthUseAuthToken } from './auth-use-auth-token.js';
+import { registerAuthWhoami } from './auth-whoami.js';
+import { registerAuthGetRobotToken } from './auth-get-robot-token.js';
+import { registerAuthSet } from './auth-set.js';
+import { registerAuthGet } from './auth-get.js';
+import { registerAuthRevoke } from './auth-revoke.js';
+// ---- end auth ----
 
 const ALL = [
   registerVersion,
@@ -99,6 +109,16 @@ const ALL = [
   registerConfigSet,
   registerConfigUpdate,
   registerConfigList,
+  // ---- auth ----
+  registerAuthActivate,
+  registerAuthDeactivate,
+  registerAuthUseAuthToken,
+  registerAuthWhoami,
+  registerAuthGetRobotToken,
+  registerAuthSet,
+  registerAuthGet,
+  registerAuthRevoke,
+  // ---- end auth ----
 ] as const;
 
 export function registerCommands(program: Command, ctx: CliContext): void {

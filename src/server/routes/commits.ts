@@ -38,9 +38,9 @@ export function commitRoutes({ pfs }: AppDeps): FastifyPluginAsync {
       return svc.listCommits(req.params.repo, opts);
     });
     app.get<{ Params: Params }>('/repos/:repo/commits/:ref', async (req) => svc.inspectCommit(req.params.repo, req.params.ref));
-    app.get<{ Params: Params }>('/repos/:repo/commits/:ref/wait', async (req) => {
+    app.get<{ Params: Params }>('/repos/:repo/commits/:ref/wait', async (req, reply) => {
       const ac = new AbortController();
-      req.raw.once('close', () => ac.abort());
+      reply.raw.once('close', () => ac.abort());
       return svc.waitCommit(req.params.repo, req.params.ref, ac.signal);
     });
     app.delete<{ Params: Params }>('/repos/:repo/commits/:ref', async (req, reply) => {

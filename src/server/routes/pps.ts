@@ -39,9 +39,9 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
       return jobs.list(pipeline === undefined ? {} : { pipeline });
     });
     app.get<{ Params: Params }>('/pipelines/:name/jobs/:id', async (req) => jobs.inspect(req.params.name, req.params.id));
-    app.get<{ Params: Params }>('/pipelines/:name/jobs/:id/wait', async (req) => {
+    app.get<{ Params: Params }>('/pipelines/:name/jobs/:id/wait', async (req, reply) => {
       const ac = new AbortController();
-      req.raw.once('close', () => ac.abort());
+      reply.raw.once('close', () => ac.abort());
       return jobs.wait(req.params.name, req.params.id, ac.signal);
     });
     app.post<{ Params: Params }>('/pipelines/:name/jobs/:id/stop', async (req) => jobs.stopJob(req.params.name, req.params.id));
@@ -73,7 +73,7 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
       const b = body<ClaimRequest>(req.body);
       if (typeof b.worker !== 'string' || b.worker === '') throw new SluiceError('INVALID_REQUEST_BODY', 'field "worker" must be a non-empty string');
       const ac = new AbortController();
-      req.raw.once('close', () => ac.abort());
+      reply.raw.once('close', () => ac.abort());
       const task = await jobs.claim(req.params.name, b.worker, typeof b.waitMs === 'number' ? b.waitMs : 0, ac.signal);
       if (task === null) return reply.status(204).send();
       return task;

@@ -180,6 +180,38 @@ export interface LogsTable {
   message: string;
 }
 
+// ---- auth (owned by src/auth) ----
+export interface AuthStateTable {
+  /** Always 1: one row. */
+  id: number;
+  active: number;
+  activated_at: number | null;
+}
+
+export interface AuthTokensTable {
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  hash: string;
+  principal: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuthBindingsTable {
+  /** `cluster` or `repo:<name>`. */
+  resource: string;
+  principal: string;
+  role: string;
+}
+
+export interface AuthUploadsTable {
+  upload_id: string;
+  /** The principal that created the upload; '' when auth was off and no token was sent. */
+  principal: string;
+  created_at: number;
+}
+// ---- end auth ----
+
 export interface Database {
   repos: ReposTable;
   branches: BranchesTable;
@@ -198,6 +230,10 @@ export interface Database {
   datums: DatumsTable;
   datum_outputs: DatumOutputsTable;
   logs: LogsTable;
+  auth_state: AuthStateTable;
+  auth_tokens: AuthTokensTable;
+  auth_bindings: AuthBindingsTable;
+  auth_uploads: AuthUploadsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -302,7 +338,45 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await sql`insert into counters (name, value) values ('finish_seq', 0) on conflict (name) do nothing`.execute(db);
   await sql`insert into counters (name, value) values ('job_seq', 0) on conflict (name) do nothing`.execute(db);
   await migratePps(db, dialect);
+  await migrateAuth(db, dialect);
 }
+
+// ---- auth (owned by src/auth) ----
+async function migrateAuth(db: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const int = dialect === 'sqlite' ? 'integer' : 'bigint';
+  await db.schema
+    .createTable('auth_state').ifNotExists()
+    .addColumn('id', int, (c) => c.primaryKey())
+    .addColumn('active', int, (c) => c.notNull())
+    .addColumn('activated_at', int)
+    .execute();
+  await sql`insert into auth_state (id, active, activated_at) values (1, 0, null) on conflict (id) do nothing`.execute(db);
+  await db.schema
+    .createTable('auth_tokens').ifNotExists()
+    .addColumn('hash', 'text', (c) => c.primaryKey())
+    .addColumn('principal', 'text', (c) => c.notNull())
+    .addColumn('created_at', int, (c) => c.notNull())
+    .addColumn('expires_at', int)
+    .addColumn('revoked_at', int)
+    .execute();
+  await db.schema.createIndex('auth_tokens_by_principal').ifNotExists().on('auth_tokens').column('principal').execute();
+  await db.schema
+    .createTable('auth_bindings').ifNotExists()
+    .addColumn('resource', 'text', (c) => c.notNull())
+    .addColumn('principal', 'text', (c) => c.notNull())
+    .addColumn('role', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('auth_bindings_pk', ['resource', 'principal'])
+    .execute();
+  await db.schema.createIndex('auth_bindings_by_principal').ifNotExists().on('auth_bindings').column('principal').execute();
+  await db.schema
+    .createTable('auth_uploads').ifNotExists()
+    .addColumn('upload_id', 'text', (c) => c.primaryKey())
+    .addColumn('principal', 'text', (c) => c.notNull())
+    .addColumn('created_at', int, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('auth_uploads_by_created').ifNotExists().on('auth_uploads').column('created_at').execute();
+}
+// ---- end auth ----
 
 async function migratePps(db: Kysely<Database>, dialect: Dialect): Promise<void> {
   const int = dialect === 'sqlite' ? 'integer' : 'bigint';
