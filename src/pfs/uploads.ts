@@ -285,7 +285,7 @@ export class Uploads {
       } else {
         await trx.insertInto('staged_ops')
           .columns(['stage', 'path', 'op', 'value'])
-          .expression((eb) => eb.selectFrom('staged_ops').select([eb.val(target).as('stage'), 'path', 'op', 'value']).where('stage', '=', stage).orderBy('seq'))
+          .expression((eb) => eb.selectFrom('staged_ops').select([eb.cast<string>(eb.val(target), 'text').as('stage'), 'path', 'op', 'value']).where('stage', '=', stage).orderBy('seq'))
           .execute();
         await dropStage(trx, stage);
       }

@@ -6,11 +6,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openSqliteMetadataStore } from '../storage/metadata/index.js';
+import { openPostgresMetadataStore, openSqliteMetadataStore } from '../storage/metadata/index.js';
 import { FsObjectStore } from '../storage/objects/index.js';
 import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
-import { wrapError } from '../errors/index.js';
+import { SluiceError, wrapError } from '../errors/index.js';
 import { buildApp } from './app.js';
 import { LocalExecutor, NoopExecutor, openPps, type Executor, type Pps } from '../pps/index.js';
 // ---- auth ----
@@ -24,6 +24,11 @@ export interface DaemonOptions {
   host: string;
   port: number;
   logger?: boolean;
+  /**
+   * The metadata store: undefined or 'sqlite' for `<data-dir>/meta.db` (the embedded default), or
+   * a `postgres://user@host:port/db?schema=name` URL. Objects stay under the data directory.
+   */
+  metadata?: string;
   /** 'local' (default) runs pipeline workers as child processes; 'none' runs no workers. */
   executor?: 'local' | 'none';
 }
@@ -46,7 +51,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   } catch (err) {
     throw wrapError(err, 'UNAVAILABLE', `cannot create data directory ${dataDir}`);
   }
-  const meta = await openSqliteMetadataStore(join(dataDir, 'meta.db'));
+  if (opts.metadata !== undefined && opts.metadata !== 'sqlite' && !/^postgres(ql)?:\/\//.test(opts.metadata)) {
+    throw new SluiceError('INVALID_ARGUMENT', `unknown metadata store ${JSON.stringify(opts.metadata)}: use "sqlite" or a postgres:// URL`);
+  }
+  const meta = opts.metadata !== undefined && /^postgres(ql)?:\/\//.test(opts.metadata)
+    ? await openPostgresMetadataStore(opts.metadata)
+    : await openSqliteMetadataStore(join(dataDir, 'meta.db'));
   const objects = new FsObjectStore(join(dataDir, 'objects'));
   await objects.open();
   const pfs = openPfs(meta, objects);

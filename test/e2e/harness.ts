@@ -23,9 +23,9 @@ export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-export async function startTestDaemon(dataDir?: string): Promise<TestDaemon> {
+export async function startTestDaemon(dataDir?: string, opts: { metadata?: string } = {}): Promise<TestDaemon> {
   const dir = dataDir ?? (await tempDir());
-  const daemon = await startDaemon({ dataDir: dir, host: '127.0.0.1', port: 0 });
+  const daemon = await startDaemon({ dataDir: dir, host: '127.0.0.1', port: 0, ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}) });
   const client = new Client({ address: daemon.address });
   return {
     daemon,
@@ -95,4 +95,36 @@ export async function tarOf(files: Record<string, string | Buffer>, extra?: (p: 
   const chunks: Buffer[] = [];
   for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
   return Buffer.concat(chunks);
+}
+
+export const TEST_POSTGRES_URL = process.env.SLUICE_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A PostgreSQL URL with a fresh schema for one test daemon, or undefined when PostgreSQL cannot be
+ * reached — which fails the caller when REQUIRE_SERVICES=1 (CI) instead of letting it skip.
+ */
+export async function freshPostgres(): Promise<string | undefined> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.end();
+  } catch (err) {
+    if (process.env.REQUIRE_SERVICES === '1') throw new Error(`PostgreSQL is required (REQUIRE_SERVICES=1) but unreachable at ${TEST_POSTGRES_URL}: ${(err as Error).message}`);
+    return undefined;
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.searchParams.set('schema', `sluice_test_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`);
+  return url.toString();
+}
+
+/** Drops a schema made by `freshPostgres`. */
+export async function dropPostgres(url: string): Promise<void> {
+  const schema = new URL(url).searchParams.get('schema');
+  if (schema === null || !/^sluice_test_[a-z0-9_]+$/.test(schema)) return;
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await client.connect();
+  await client.query(`drop schema if exists ${schema} cascade`);
+  await client.end();
 }

@@ -4,7 +4,8 @@
  * This is the one command that imports server code (lazily): `sluice daemon` is the same binary in
  * another role (DESIGN.md, "one binary, several roles"), not a client. Flags win over
  * `SLUICE_DATA_DIR` (default `./.sluice-data`), `SLUICE_PORT` (default 30650, 0 picks a free
- * port) and `SLUICE_HOST` (default 127.0.0.1). When it is serving it prints one line to stderr,
+ * port), `SLUICE_HOST` (default 127.0.0.1) and `SLUICE_METADATA` (`sqlite`, the default, or a
+ * `postgres://` URL; objects stay under the data directory either way). When it is serving it prints one line to stderr,
  * with the port actually bound:
  *
  *     sluice daemon listening on http://HOST:PORT (data: DIR)
@@ -23,6 +24,7 @@ interface Options {
   port?: string;
   host?: string;
   log?: boolean;
+  metadata?: string;
 }
 
 function parsePort(value: string, from: string): number {
@@ -40,6 +42,7 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
     .option('--port <n>', 'port to listen on; 0 picks a free one (env SLUICE_PORT, default 30650)')
     .option('--host <host>', 'address to listen on (env SLUICE_HOST, default 127.0.0.1)')
     .option('--log', 'log requests to stderr')
+    .option('--metadata <store>', 'metadata store: sqlite (default, <data-dir>/meta.db) or a postgres://user@host:port/db?schema=name URL (env SLUICE_METADATA)')
     .action(async (opts: Options) => {
       const dataDir = resolve(opts.dataDir ?? nonEmpty(ctx.env.SLUICE_DATA_DIR) ?? './.sluice-data');
       const port = opts.port !== undefined ? parsePort(opts.port, '--port') : nonEmpty(ctx.env.SLUICE_PORT) !== undefined ? parsePort(ctx.env.SLUICE_PORT ?? '', 'SLUICE_PORT') : 30650;
@@ -48,7 +51,8 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       try {
         // Loaded on demand: client commands should not pay for the server's start-up.
         const { startDaemon } = await import('../../server/daemon.js');
-        const daemon = await startDaemon({ dataDir, host, port, logger: opts.log === true });
+        const metadata = opts.metadata ?? nonEmpty(ctx.env.SLUICE_METADATA);
+        const daemon = await startDaemon({ dataDir, host, port, logger: opts.log === true, ...(metadata !== undefined ? { metadata } : {}) });
         ctx.err(`sluice daemon listening on http://${daemon.address} (data: ${dataDir})\n`);
         if (!signal.aborted) await new Promise<void>((done) => signal.addEventListener('abort', () => done(), { once: true }));
         await daemon.close();
