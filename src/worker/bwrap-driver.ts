@@ -8,6 +8,8 @@
  *   `--ro-bind / /`: `/pfs` must then already exist on the host, since nothing can be created
  *   on a read-only root; binding entry by entry leaves the host untouched;
  * - `/pfs`: the worker's scratch folder for this datum, read-write (inputs and `/pfs/out`);
+ * - the request's `readOnlyBinds` (a spout's `/pachctl` and `/pach-bin`), read-only, hiding any
+ *   host entry of the same name;
  * - a private `/tmp` (tmpfs, mode 1777), a minimal `/dev` and a `/proc` for its own PID namespace;
  * - the host network (user code may talk to the daemon, as it may to pachd in Pachyderm).
  *
@@ -20,7 +22,7 @@
  * same if the worker itself dies. `--unshare-ipc` hides the host's System V IPC.
  */
 import { readdirSync, readlinkSync, lstatSync } from 'node:fs';
-import type { RunRequest, RunResult, UserCodeDriver } from './user-code-driver.js';
+import { readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
 import { runSandboxed, type SandboxCommand } from './sandbox-process.js';
 
 /** Top-level paths the sandbox provides itself rather than taking from the host. */
@@ -75,15 +77,23 @@ export class BwrapDriver implements UserCodeDriver {
   }
 
   /** The complete bwrap argv for a request (exposed for tests and for `--debug` style logging). */
-  args(req: Pick<RunRequest, 'cmd' | 'env' | 'workingDir' | 'pfsDir'>): string[] {
+  args(req: Pick<RunRequest, 'cmd' | 'env' | 'workingDir' | 'pfsDir' | 'readOnlyBinds'>): string[] {
     // The host's top level rarely changes while a worker runs; list it once.
     this.rootArgs ??= hostRootArgs();
+    const bound = new Set((req.readOnlyBinds ?? []).map((b) => b.target));
+    const root: string[] = [];
+    // A host entry hidden by a bind is left out (a symlink there would be followed by the bind).
+    for (let i = 0; i < this.rootArgs.length; i += 3) {
+      if (!bound.has(this.rootArgs[i + 2] ?? '')) root.push(...this.rootArgs.slice(i, i + 3));
+    }
+    const binds = (req.readOnlyBinds ?? []).flatMap((b) => ['--ro-bind', b.source, b.target]);
     const args = [
-      ...this.rootArgs,
+      ...root,
       '--dev', '/dev',
       '--proc', '/proc',
       '--perms', '1777', '--tmpfs', '/tmp',
       '--bind', req.pfsDir, '/pfs',
+      ...binds,
       '--remount-ro', '/',
       '--unshare-pid',
       '--unshare-ipc',
@@ -97,6 +107,8 @@ export class BwrapDriver implements UserCodeDriver {
   }
 
   run(req: RunRequest, signal: AbortSignal): Promise<RunResult> {
+    const problem = readOnlyBindsProblem(req.readOnlyBinds);
+    if (problem !== null) return Promise.resolve({ exitCode: null, signal: null, stderrTail: [], durationMs: 0, timedOut: false, startError: problem });
     const cmd: SandboxCommand = {
       program: this.bwrap,
       args: this.args(req),

@@ -25,22 +25,25 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { RunRequest, RunResult, UserCodeDriver } from './user-code-driver.js';
+import { readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
 import { runSandboxed, type SandboxCommand } from './sandbox-process.js';
 
 /**
- * Arguments: $1 new root mount point, $2 the host folder for /pfs, $3 working directory, then
- * `NAME=VALUE…` and the program's argv for `env -i`. Setup failures print one
- * `sluice-sandbox: …` line and exit 125.
+ * Arguments: $1 new root mount point, $2 the host folder for /pfs, $3 working directory, $4 the
+ * number N of read-only binds, then N pairs `source target`, then `NAME=VALUE…` and the
+ * program's argv for `env -i`. Setup failures print one `sluice-sandbox: …` line and exit 125.
  */
 export const UNSHARE_PREAMBLE = `
-R=$1; P=$2; W=$3; shift 3
+R=$1; P=$2; W=$3; N=$4; shift 4
 fail() { echo "sluice-sandbox: $*" >&2; exit 125; }
+B=" "; i=0
+while [ "$i" -lt "$N" ]; do eval "BS$i=\\$1; BT$i=\\$2"; B="$B\${2#/} "; shift 2; i=$((i+1)); done
 mount -t tmpfs -o mode=755 sluice-root "$R" 2>/dev/null || fail "cannot mount a tmpfs on $R"
 for e in /* /.[!.]* /..?*; do
   [ -e "$e" ] || [ -L "$e" ] || continue
   n=\${e#/}
   case "$n" in proc|dev|tmp|pfs) continue ;; esac
+  case "$B" in *" $n "*) continue ;; esac
   if [ -L "$e" ]; then
     ln -s "$(readlink "$e")" "$R/$n" || fail "cannot link /$n"
   elif [ -d "$e" ]; then
@@ -63,6 +66,14 @@ mkdir "$R/dev/shm" && mount -t tmpfs -o mode=1777 sluice-shm "$R/dev/shm" 2>/dev
 mount -t proc proc "$R/proc" 2>/dev/null || fail "cannot mount /proc"
 mount -t tmpfs -o mode=1777 sluice-tmp "$R/tmp" 2>/dev/null || fail "cannot mount /tmp"
 mount --bind "$P" "$R/pfs" 2>/dev/null || fail "cannot bind $P on /pfs"
+i=0
+while [ "$i" -lt "$N" ]; do
+  eval "s=\\$BS$i; t=\\$BT$i"
+  if [ -d "$s" ]; then mkdir "$R$t"; else : > "$R$t"; fi || fail "cannot create $t"
+  mount --bind "$s" "$R$t" 2>/dev/null || fail "cannot bind $s on $t"
+  mount -o remount,bind,ro "$R$t" 2>/dev/null || fail "cannot make $t read-only"
+  i=$((i+1))
+done
 mount -o remount,bind,ro "$R" 2>/dev/null || fail "cannot make the sandbox root read-only"
 chroot "$R" /usr/bin/env -i -C "$W" "$@"
 exit $?
@@ -110,12 +121,14 @@ export class UnshareDriver implements UserCodeDriver {
   }
 
   /** The program and argv that run `req` with its new root mounted on `rootMount`. */
-  command(req: Pick<RunRequest, 'cmd' | 'env' | 'workingDir' | 'pfsDir'>, rootMount: string): { program: string; args: string[] } {
+  command(req: Pick<RunRequest, 'cmd' | 'env' | 'workingDir' | 'pfsDir' | 'readOnlyBinds'>, rootMount: string): { program: string; args: string[] } {
     const unshare = ['unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child'];
     if (process.getuid?.() !== 0) unshare.push('--map-root-user');
     const wd = req.workingDir !== undefined && req.workingDir !== '' ? req.workingDir : '/';
     const envArgs = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
-    const argv = [...unshare, 'sh', '-c', UNSHARE_PREAMBLE, 'sluice-sandbox', rootMount, req.pfsDir, wd, ...envArgs, ...req.cmd];
+    const binds = req.readOnlyBinds ?? [];
+    const bindArgs = [String(binds.length), ...binds.flatMap((b) => [b.source, b.target])];
+    const argv = [...unshare, 'sh', '-c', UNSHARE_PREAMBLE, 'sluice-sandbox', rootMount, req.pfsDir, wd, ...bindArgs, ...envArgs, ...req.cmd];
     if (this.setpriv) return { program: 'setpriv', args: ['--pdeathsig', 'SIGKILL', ...argv] };
     const [program, ...args] = argv;
     return { program: program ?? 'unshare', args };
@@ -123,6 +136,8 @@ export class UnshareDriver implements UserCodeDriver {
 
   async run(req: RunRequest, signal: AbortSignal): Promise<RunResult> {
     signal.throwIfAborted();
+    const problem = readOnlyBindsProblem(req.readOnlyBinds);
+    if (problem !== null) return { exitCode: null, signal: null, stderrTail: [], durationMs: 0, timedOut: false, startError: problem };
     const program = req.cmd[0] ?? '';
     if (program.includes('=')) {
       return { exitCode: null, signal: null, stderrTail: [], durationMs: 0, timedOut: false, startError: `user program "${program}" contains "=", which the unshare driver cannot run` };

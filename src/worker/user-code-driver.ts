@@ -22,6 +22,38 @@ export interface RunRequest {
   onLine: (stream: OutputStream, line: string) => void;
   /** Kill the program after this many milliseconds (0 or unset: no limit). */
   timeoutMs?: number;
+  /**
+   * Host files or folders that appear read-only inside the sandbox (a spout's `/pachctl` config
+   * and `/pach-bin` CLI). Each `target` is a top-level path (`/name`) that the sandbox does not
+   * provide itself (`/pfs`, `/tmp`, `/dev`, `/proc`); a host entry of the same name is hidden.
+   */
+  readOnlyBinds?: ReadOnlyBind[];
+}
+
+export interface ReadOnlyBind {
+  /** Absolute host path of an existing file or folder. */
+  source: string;
+  /** Where it appears in the sandbox: `/<name>`. */
+  target: string;
+}
+
+/** Top-level names the sandbox provides itself; a bind may not take them. */
+const SANDBOX_OWN = new Set(['/pfs', '/tmp', '/dev', '/proc']);
+
+/**
+ * Checks `binds` against the rules of `RunRequest.readOnlyBinds`; returns the reason a bind is
+ * refused, or null when all are fine.
+ */
+export function readOnlyBindsProblem(binds: readonly ReadOnlyBind[] | undefined): string | null {
+  const seen = new Set<string>();
+  for (const b of binds ?? []) {
+    if (!/^\/[A-Za-z0-9._-]+$/.test(b.target) || b.target === '/.' || b.target === '/..') return `bind target ${JSON.stringify(b.target)} must be a top-level path such as /pachctl`;
+    if (SANDBOX_OWN.has(b.target)) return `bind target ${b.target} is provided by the sandbox itself`;
+    if (seen.has(b.target)) return `bind target ${b.target} is given twice`;
+    if (!b.source.startsWith('/')) return `bind source ${JSON.stringify(b.source)} must be an absolute path`;
+    seen.add(b.target);
+  }
+  return null;
 }
 
 export interface RunResult {

@@ -1,10 +1,18 @@
 /**
- * `worker --pipeline P --worker-id W`: runs one worker of a pipeline in this process. The
- * daemon's local executor starts it (with PACHD_ADDRESS and the pipeline's token in the
- * environment); a Kubernetes executor would run the same command in a pod. Like `daemon`, this is
- * the same binary in another role, so it imports the worker package (lazily).
+ * `worker --pipeline P --worker-id W`: runs one worker of a pipeline in this process: the
+ * transform loop for a transform pipeline, the spout loop for a spout. The daemon's local
+ * executor starts it (with PACHD_ADDRESS and the pipeline's token in the environment); a
+ * Kubernetes executor would run the same command in a pod. Like `daemon`, this is the same
+ * binary in another role, so it imports the worker package (lazily).
  *
- * SIGTERM/SIGINT stop it: the running user code is killed, its datum is handed to another worker.
+ * SIGTERM/SIGINT stop it gracefully: the running user code is killed, a transform's datum is
+ * handed to another worker, a spout's archive in progress is dropped (nothing half committed).
+ * A second signal leaves at once.
+ *
+ * Orphaned workers stop too: when the process that started this one goes away (a daemon killed
+ * with -9 cannot stop its children), the worker would otherwise keep its user code running
+ * against a daemon that is gone, and a restarted daemon would start a second copy of a spout.
+ * So the worker stops when its parent process changes. (In a pod the parent never changes.)
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -16,6 +24,9 @@ interface Options {
   workerId?: string;
 }
 
+/** How often the worker checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 500;
+
 export function registerWorker(program: Command, ctx: CliContext): void {
   subcommand(program, ['worker'], 'Run one worker of a pipeline (started by the daemon\'s executor).')
     .requiredOption('--pipeline <name>', 'the pipeline to work for')
@@ -24,20 +35,37 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const pipeline = opts.pipeline;
       if (pipeline === undefined || pipeline === '') throw new SluiceError('INVALID_ARGUMENT', '--pipeline is required');
       const workerId = opts.workerId ?? `${pipeline}-${process.pid}`;
-      const { signal, release } = ctx.interruptible();
-      const onTerm = (): void => {
-        process.kill(process.pid, 'SIGINT');
-      };
-      process.once('SIGTERM', onTerm);
+      const { signal: interrupted, release } = ctx.interruptible();
+      const stop = new AbortController();
+      const onInterrupt = (): void => stop.abort(interrupted.reason);
+      interrupted.addEventListener('abort', onInterrupt, { once: true });
+      const warn = (m: string): void => ctx.err(`worker ${workerId}: ${m}\n`);
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid === parent || stop.signal.aborted) return;
+        warn(`the process that started this worker (pid ${parent}) is gone; the worker stops`);
+        stop.abort(new SluiceError('UNAVAILABLE', 'the parent process is gone'));
+      }, PARENT_CHECK_MS);
+      watch.unref();
       const client = new Client();
       try {
         const info = await client.inspectPipeline(pipeline);
-        const warn = (m: string): void => ctx.err(`worker ${workerId}: ${m}\n`);
-        if (info.type !== 'transform') throw new SluiceError('NOT_IMPLEMENTED', `pipeline ${pipeline} is a ${info.type}; this worker runs transform pipelines only`);
-        const { runTransformWorker } = await import('../../worker/index.js');
-        await runTransformWorker({ pipeline, workerId, client, signal, onWarning: warn });
+        const worker = await import('../../worker/index.js');
+        if (info.type === 'spout') {
+          const token = ctx.config().token;
+          await worker.runSpoutWorker({
+            pipeline, workerId, client, signal: stop.signal, onWarning: warn,
+            daemonAddress: client.baseUrl,
+            ...(token !== undefined ? { token } : {}),
+          });
+        } else if (info.type === 'transform') {
+          await worker.runTransformWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
+        } else {
+          throw new SluiceError('NOT_IMPLEMENTED', `pipeline ${pipeline} is a ${info.type}; this worker runs transform and spout pipelines`);
+        }
       } finally {
-        process.off('SIGTERM', onTerm);
+        clearInterval(watch);
+        interrupted.removeEventListener('abort', onInterrupt);
         release();
         await client.close();
       }

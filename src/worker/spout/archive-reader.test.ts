@@ -210,6 +210,32 @@ describe('ArchiveReader', { timeout: 120_000 }, () => {
     assert.equal(events.filter((e) => e.type === 'archive-error').length, 0);
   });
 
+  it('drops a fragment whose writer’s close went unseen, resynchronising on the next archive', async () => {
+    // The FIFO race: `echo "" > /pfs/out` and the next `tar -cf /pfs/out` read as one stream.
+    const good = await pythonArchives(`[[('date', b'today')]]`);
+    for (const fragment of [Buffer.from('\n'), Buffer.alloc(511, 0x41), Buffer.from([0])]) {
+      for (const seed of [1, 2, 3]) {
+        const { archives, errors } = await collect([...split(Buffer.concat([fragment, good]), seed).map(data), CLOSED]);
+        assert.deepEqual(errors, [], `fragment of ${fragment.length} bytes`);
+        assert.deepEqual(archives.map(files), [[['/date', 'today']]]);
+        assert.equal(archives[0]!.offset, fragment.length, 'offsets count the dropped bytes');
+      }
+    }
+    const reader = new ArchiveReader();
+    const events = reader.push(Buffer.concat([Buffer.from('\n'), good]));
+    assert.deepEqual(events[0], { type: 'fragment-dropped', offset: 0, bytes: 1 });
+  });
+
+  it('does not resynchronise past a corrupted first header onto the archive’s next entry', async () => {
+    const root = await tree('first-corrupt', { a: 'alpha', b: 'beta' });
+    const corrupt = Buffer.from(await tar(root, '-cf', '-', 'a', 'b'));
+    corrupt.writeUInt8(corrupt.readUInt8(1) ^ 0x20, 1);
+    const { archives, errors } = await collect([data(corrupt), CLOSED]);
+    assert.deepEqual(archives, []);
+    assert.deepEqual(problems(errors), ['bad-checksum']);
+    assert.equal(errors[0]!.details?.offset, 0);
+  });
+
   it('completes an archive when the writer closes on an entry boundary without the trailer', async () => {
     const full = await pythonArchives(`[[('a', b'alpha'), ('b', b'beta')]]`);
     const { archives, errors } = await collect([data(withoutTrailer(full)), CLOSED, data(full), CLOSED]);

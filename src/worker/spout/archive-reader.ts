@@ -14,7 +14,12 @@
  *   are skipped. A stretch with no header (an open/close with no data, only padding) yields no
  *   archive. A fragment shorter than one block left when a writer closes between archives is
  *   dropped (Pachyderm's SpoutHammer writes `echo "" > /pfs/out`); it is reported as
- *   `fragment-dropped` so the caller can log it.
+ *   `fragment-dropped` so the caller can log it. The same holds when the close was not seen
+ *   (the one FIFO race, fifo-source.ts: the fragment and the next writer's archive arrive as one
+ *   stream): where an archive should start, a block that is not a header is resynchronised on
+ *   a ustar/GNU header at a byte offset of 1 to 511 into it, and the bytes before it are
+ *   reported as `fragment-dropped`. Headers carry a checksum and a magic, so garbage is not
+ *   mistaken for one; anything longer than a fragment is still refused as garbage.
  * - Every archive that starts (`archive-start`) ends with exactly one `archive-end` or one
  *   `archive-error`; an error voids everything reported since its `archive-start`. An
  *   `archive-error` may also come with no archive open (garbage between archives).
@@ -47,6 +52,8 @@ const BLOCK = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 const DEFAULT_MAX_META_BYTES = 1 << 20; // Go's archive/tar limit for pax and GNU long-name bodies
 const DEFAULT_MAX_BUFFERED_BYTES = 64 << 20;
+/** Bytes held while resynchronising: a fragment of at most 511 bytes plus one header block. */
+const RESYNC_LIMIT = 2 * BLOCK - 1;
 
 export type EntryType = 'file' | 'directory';
 
@@ -99,6 +106,7 @@ type Mode =
   | 'zero1' // inside an archive, one zero block seen
   | 'body' // streaming (or skipping) an entry body, then its padding
   | 'meta' // collecting a pax or GNU long-name body, then its padding
+  | 'resync' // a non-header where an archive should start: looking for a header just after a fragment
   | 'discard'; // framing lost: drop everything until the writer closes
 
 type MetaKind = 'x' | 'g' | 'L' | 'K';
@@ -152,6 +160,8 @@ export class ArchiveReader {
   private current: EntryHeader | undefined;
   private currentSize = 0;
   private meta: { kind: MetaKind; parts: Buffer[]; offset: number } | undefined;
+  /** While resynchronising: the bytes from the bad block on, and where they start. */
+  private resync: { buf: Buffer; offset: number; tried: number } | undefined;
 
   constructor(options: ArchiveReaderOptions = {}) {
     this.absolutePaths = options.absolutePaths ?? 'accept';
@@ -179,6 +189,10 @@ export class ArchiveReader {
       }
       if (this.mode === 'body' || this.mode === 'meta') {
         i = this.consumeData(chunk, i, out);
+        continue;
+      }
+      if (this.mode === 'resync') {
+        i = this.consumeResync(chunk, i, out);
         continue;
       }
       let block: Buffer;
@@ -216,6 +230,11 @@ export class ArchiveReader {
         break;
       case 'discard':
         break;
+      case 'resync': {
+        const r = this.resync;
+        if (r !== undefined) this.fail(out, 'bad-checksum', 'the block where an archive should start fails its checksum (not a tar header, or corrupted)', r.offset);
+        break;
+      }
       case 'header':
       case 'zero1':
         if (this.carryLen === 0 && this.pending.offset === undefined) {
@@ -252,6 +271,39 @@ export class ArchiveReader {
     this.meta = undefined;
     this.dataRemaining = 0;
     this.padRemaining = 0;
+    this.resync = undefined;
+  }
+
+  /**
+   * Collects bytes after a bad block where an archive should start, looking for a header at
+   * offsets 1 to 511 into it; on finding one, drops the bytes before it as a fragment and parses
+   * on from the header. Returns the new index into `chunk`.
+   */
+  private consumeResync(chunk: Buffer, i: number, out: ArchiveEvent[]): number {
+    const r = this.resync;
+    if (r === undefined) {
+      this.mode = 'idle';
+      return i;
+    }
+    const take = Math.min(RESYNC_LIMIT - r.buf.length, chunk.length - i);
+    r.buf = Buffer.concat([r.buf, chunk.subarray(i, i + take)]);
+    this.pos += take;
+    for (let off = r.tried + 1; off + BLOCK <= r.buf.length; off++) {
+      r.tried = off;
+      if (!looksLikeHeader(r.buf.subarray(off, off + BLOCK))) continue;
+      out.push({ type: 'fragment-dropped', offset: r.offset, bytes: off });
+      const rest = r.buf.subarray(off);
+      this.resync = undefined;
+      this.mode = 'idle';
+      this.pos -= rest.length;
+      out.push(...this.push(rest));
+      return i + take;
+    }
+    if (r.buf.length >= RESYNC_LIMIT) {
+      this.resync = undefined;
+      this.fail(out, 'bad-checksum', 'the block where an archive should start fails its checksum (not a tar header, or corrupted)', r.offset);
+    }
+    return i + take;
   }
 
   /** Consumes body or meta bytes, then their padding; returns the new index into `chunk`. */
@@ -355,8 +407,13 @@ export class ArchiveReader {
       return;
     }
     if (!checksumMatches(block)) {
-      const what = this.mode === 'idle' ? 'the block where an archive should start' : 'a header block';
-      this.fail(out, 'bad-checksum', `${what} fails its checksum (not a tar header, or corrupted)`, offset);
+      if (this.mode === 'idle') {
+        // Perhaps a fragment left by a writer whose close went unseen, then an archive.
+        this.mode = 'resync';
+        this.resync = { buf: Buffer.from(block), offset, tried: 0 };
+        return;
+      }
+      this.fail(out, 'bad-checksum', 'a header block fails its checksum (not a tar header, or corrupted)', offset);
       return;
     }
     const header = decodeHeader(block);
@@ -532,6 +589,12 @@ function checksumMatches(block: Buffer): boolean {
     signed += b > 127 ? b - 256 : b;
   }
   return stored === unsigned || stored === signed;
+}
+
+/** A block that is certainly a header: its checksum matches and it has the ustar or GNU magic. */
+function looksLikeHeader(block: Buffer): boolean {
+  const magic = block.toString('latin1', 257, 263);
+  return (magic === 'ustar\0' || magic === 'ustar ') && checksumMatches(block);
 }
 
 function decodeHeader(block: Buffer): RawHeader | string {

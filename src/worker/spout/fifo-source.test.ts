@@ -355,6 +355,42 @@ except OSError as e:
     await assert.rejects(within('the failure', events.next()), { name: 'SluiceError', code: 'INTERNAL', message: /cannot open the named pipe .*ENOENT/ });
   });
 
+  it('ends after the last byte once told that every writer is gone', async () => {
+    // The writer leaves bytes in the pipe and exits; the consumer is slow (a 1-byte high-water
+    // mark), so the bytes are still unread when `end()` is called.
+    const fifo = await fresh();
+    const source = openFifoSource(fifo, undefined, { highWaterMark: 1 });
+    const w = writer(`import sys; f = open(sys.argv[1], 'wb'); f.write(b'x' * 50000); f.flush(); f.write(b'y' * 50000); f.close()`, fifo);
+    assert.equal(await w.exit, 0);
+    source.end();
+    let bytes = 0;
+    const seen: string[] = [];
+    await within('the end of the iteration', (async () => {
+      for await (const ev of source) {
+        if (ev.type === 'data') bytes += ev.chunk.length;
+        else seen.push('closed');
+      }
+    })());
+    assert.equal(bytes, 100000);
+    assert.equal(seen.at(-1), 'closed');
+  });
+
+  it('ends at once when the pipe is empty and its last writer closed long ago', async () => {
+    // The reader reopened after the writer's close with no writer present: the kernel would
+    // report no further hang-up by itself.
+    const fifo = await fresh();
+    const source = openFifoSource(fifo);
+    const events = source[Symbol.asyncIterator]();
+    const w = writer(`import sys; open(sys.argv[1], 'wb').write(b'z')`, fifo);
+    assert.equal(await w.exit, 0);
+    const first = await within('the data', events.next());
+    assert.equal(first.done === false && first.value.type === 'data' && first.value.chunk.toString(), 'z');
+    assert.deepEqual(await within('the close', events.next()), { done: false, value: { type: 'writer-closed' } });
+    source.end();
+    assert.deepEqual(await within('the final close', events.next()), { done: false, value: { type: 'writer-closed' } });
+    assert.deepEqual(await within('the end', events.next()), { done: true, value: undefined });
+  });
+
   it('refuses a path that is not a named pipe', async () => {
     const file = join(dir, 'regular');
     await writeFile(file, 'x');

@@ -45,6 +45,14 @@
  * archive without a trailer, or a writer killed mid-archive, depends on the close being seen.
  * The worker, which starts writers, should wait for the outcome of a killed writer's archive (or
  * use a fresh pipe) before starting the next one.
+ *
+ * Ending: when the caller knows no writer will ever open the pipe again (the user code and every
+ * process it started have exited), `end()` delivers what is still in the pipe, then one
+ * `writer-closed`, then finishes the iteration. A level EOF cannot say "everything" by itself (an
+ * EOF may already have been reported before the last writer died, and a read end opened while
+ * the pipe was writer-less is never told about a hang-up), so `end()` opens and closes a write
+ * end once: that guarantees one more EOF on the current read end, and since it happens after
+ * every real writer is gone, that EOF comes after the last byte.
  */
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
@@ -61,7 +69,13 @@ export interface FifoSourceOptions {
 
 /** A FIFO being read; iterate it once. `close()` (or the abort signal) ends the iteration. */
 export interface FifoSource extends AsyncIterable<FifoEvent> {
+  /** Stops at once: bytes not yet delivered are dropped. */
   close(): void;
+  /**
+   * No writer will open the pipe again: deliver everything still in it, then `writer-closed`,
+   * then end the iteration. Call it only once every writer has exited.
+   */
+  end(): void;
 }
 
 const DEFAULT_HIGH_WATER_MARK = 4 << 20;
@@ -101,6 +115,7 @@ export function openFifoSource(path: string, signal?: AbortSignal, options: Fifo
   let iterated = false;
   return {
     close: () => pump.close(),
+    end: () => pump.end(),
     [Symbol.asyncIterator](): AsyncIterator<FifoEvent> {
       if (iterated) throw new SluiceError('INVALID_ARGUMENT', `the FIFO source for ${path} can be iterated only once`);
       iterated = true;
@@ -129,6 +144,10 @@ class FifoPump {
   /** Reading failed: queued events are still delivered, then `next` rejects with this. */
   private failure: SluiceError | undefined;
   private wake: (() => void) | undefined;
+  /** `end()` was called: the next EOF is the last one. */
+  private ending = false;
+  /** Every byte and the final `writer-closed` are queued: `next` ends once the queue is empty. */
+  private finished = false;
 
   constructor(
     private readonly path: string,
@@ -147,6 +166,19 @@ class FifoPump {
     this.socket = undefined;
     this.onClosed();
     this.notify();
+  }
+
+  end(): void {
+    if (this.closed || this.ending || this.finished) return;
+    this.ending = true;
+    if (this.socket === undefined) return; // failed already: `next` reports the failure
+    try {
+      // A reader is open, so a non-blocking write open succeeds at once. Opened after the
+      // current read end, its close raises a hang-up there even if the kernel suppressed one.
+      closeSync(openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch (err) {
+      this.fail(err, `cannot signal the end of the named pipe ${this.path}`);
+    }
   }
 
   private fail(err: unknown, what: string): void {
@@ -178,6 +210,10 @@ class FifoPump {
         return ev;
       }
       if (this.failure !== undefined) throw this.failure;
+      if (this.finished) {
+        this.close();
+        return undefined;
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
@@ -231,6 +267,14 @@ class FifoPump {
   private onEof(old: Socket): void {
     if (this.closed || old !== this.socket) return;
     this.enqueue({ type: 'writer-closed' });
+    if (this.ending) {
+      // No writer is left and none will come: this EOF follows the last byte.
+      this.finished = true;
+      this.socket = undefined;
+      old.destroy();
+      this.notify();
+      return;
+    }
     let fd: number;
     try {
       fd = this.openReadEnd();
