@@ -308,8 +308,10 @@ describe('spouts', { timeout: 300_000 }, () => {
     const stdout = await logLines(c, 'putter', 'stdout');
     assert.ok(stdout.includes('PACH_CONFIG=/pachctl/config.json PATH=/pach-bin:' + (process.env.PATH ?? '')), stdout.join('\n'));
     assert.ok(stdout.includes('/pach-bin/pachctl'));
-    // Each put file is one commit.
-    assert.equal((await commitsOf(c, 'putter')).length, 3);
+    // Each put file is one commit, with provenance on the spout's spec commit.
+    const putterCommits = await commitsOf(c, 'putter');
+    assert.equal(putterCommits.length, 3);
+    for (const commit of putterCommits) assert.deepEqual(commit.provenance, [{ repo: 'putter.spec', id: info.specCommit.id }]);
   });
 
   // Seed 004's spec as printed (with its missing colon restored): bash reads its script from

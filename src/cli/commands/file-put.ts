@@ -69,6 +69,17 @@ function defaultTarget(ctx: CliContext): string {
   return pipeline;
 }
 
+/**
+ * Inside a spout, commits to its own repo carry provenance on the pipeline's spec commit (issue
+ * 5; spouts 1.0 commits get it from the worker), which the worker passes as PPS_SPEC_COMMIT.
+ */
+function spoutProvenance(ctx: CliContext, repo: string): Array<{ repo: string; id: string }> {
+  const c = ctx.config().context;
+  const spec = ctx.env.PPS_SPEC_COMMIT;
+  if (c?.pipeline_name !== repo || spec === undefined || spec === '') return [];
+  return [{ repo: `${repo}.spec`, id: spec }];
+}
+
 /** The default branch for writes: a spout's context names its output branch. */
 function defaultWriteRef(ctx: CliContext, repo: string): string {
   const c = ctx.config().context;
@@ -158,6 +169,7 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
       const stop = new AbortController();
       const onInterrupt = (): void => stop.abort(interrupted.reason);
       interrupted.addEventListener('abort', onInterrupt, { once: true });
+      const provenance = spoutProvenance(ctx, target.repo);
       const upload = await client.createUpload();
       let markerUpload: Upload | undefined;
       try {
@@ -172,9 +184,9 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
           // The marker replaces the previous one.
           await markerUpload.deleteFile('/');
           await markerUpload.putFile(`/${basename(opts.marker)}`, guardRead(opts.marker, stop.signal));
-          await upload.commit(target.repo, ref, { marker: { branch: 'marker', upload: markerUpload } });
+          await upload.commit(target.repo, ref, { provenance, marker: { branch: 'marker', upload: markerUpload } });
         } else {
-          await upload.commit(target.repo, ref);
+          await upload.commit(target.repo, ref, { provenance });
         }
       } catch (err) {
         await upload.abort().catch(() => undefined);
