@@ -22,7 +22,7 @@
  * same if the worker itself dies. `--unshare-ipc` hides the host's System V IPC.
  */
 import { readdirSync, readlinkSync, lstatSync } from 'node:fs';
-import { readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
+import { defaultBinds, readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
 import { runSandboxed, type SandboxCommand } from './sandbox-process.js';
 
 /** Top-level paths the sandbox provides itself rather than taking from the host. */
@@ -86,7 +86,8 @@ export class BwrapDriver implements UserCodeDriver {
     for (let i = 0; i < this.rootArgs.length; i += 3) {
       if (!bound.has(this.rootArgs[i + 2] ?? '')) root.push(...this.rootArgs.slice(i, i + 3));
     }
-    const binds = (req.readOnlyBinds ?? []).flatMap((b) => ['--ro-bind', b.source, b.target]);
+    // After `--tmpfs /tmp` below, so binds under /tmp land inside the private /tmp.
+    const binds = [...(req.readOnlyBinds ?? []), ...defaultBinds()].flatMap((b) => ['--ro-bind', b.source, b.target]);
     const args = [
       ...root,
       '--dev', '/dev',

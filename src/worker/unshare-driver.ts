@@ -25,7 +25,7 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
+import { defaultBinds, readOnlyBindsProblem, type RunRequest, type RunResult, type UserCodeDriver } from './user-code-driver.js';
 import { runSandboxed, type SandboxCommand } from './sandbox-process.js';
 
 /**
@@ -69,7 +69,7 @@ mount --bind "$P" "$R/pfs" 2>/dev/null || fail "cannot bind $P on /pfs"
 i=0
 while [ "$i" -lt "$N" ]; do
   eval "s=\\$BS$i; t=\\$BT$i"
-  if [ -d "$s" ]; then mkdir "$R$t"; else : > "$R$t"; fi || fail "cannot create $t"
+  if [ -d "$s" ]; then mkdir -p "$R$t"; else mkdir -p "$(dirname "$R$t")" && : > "$R$t"; fi || fail "cannot create $t"
   mount --bind "$s" "$R$t" 2>/dev/null || fail "cannot bind $s on $t"
   mount -o remount,bind,ro "$R$t" 2>/dev/null || fail "cannot make $t read-only"
   i=$((i+1))
@@ -126,7 +126,7 @@ export class UnshareDriver implements UserCodeDriver {
     if (process.getuid?.() !== 0) unshare.push('--map-root-user');
     const wd = req.workingDir !== undefined && req.workingDir !== '' ? req.workingDir : '/';
     const envArgs = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
-    const binds = req.readOnlyBinds ?? [];
+    const binds = [...(req.readOnlyBinds ?? []), ...defaultBinds()];
     const bindArgs = [String(binds.length), ...binds.flatMap((b) => [b.source, b.target])];
     const argv = [...unshare, 'sh', '-c', UNSHARE_PREAMBLE, 'sluice-sandbox', rootMount, req.pfsDir, wd, ...bindArgs, ...envArgs, ...req.cmd];
     if (this.setpriv) return { program: 'setpriv', args: ['--pdeathsig', 'SIGKILL', ...argv] };

@@ -5,6 +5,8 @@
  * in the pod itself) replace it; the worker never spawns user code any other way.
  * Implementations: `BwrapDriver`, `UnshareDriver`; `detectDriver` (detect-driver.ts) picks one.
  */
+import { packageRoot } from '../lib/version.js';
+
 export type OutputStream = 'stdout' | 'stderr';
 
 export interface RunRequest {
@@ -25,7 +27,8 @@ export interface RunRequest {
   /**
    * Host files or folders that appear read-only inside the sandbox (a spout's `/pachctl` config
    * and `/pach-bin` CLI). Each `target` is a top-level path (`/name`) that the sandbox does not
-   * provide itself (`/pfs`, `/tmp`, `/dev`, `/proc`); a host entry of the same name is hidden.
+   * provide itself (`/pfs`, `/tmp`, `/dev`, `/proc`), where a host entry of the same name is
+   * hidden, or a folder under `/tmp` (shown inside the sandbox's private `/tmp`).
    */
   readOnlyBinds?: ReadOnlyBind[];
 }
@@ -40,6 +43,19 @@ export interface ReadOnlyBind {
 /** Top-level names the sandbox provides itself; a bind may not take them. */
 const SANDBOX_OWN = new Set(['/pfs', '/tmp', '/dev', '/proc']);
 
+const UNDER_TMP = /^\/tmp(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/;
+
+/**
+ * Binds every sandbox gets: user code sees the host read-only but a private `/tmp`, so a Sluice
+ * installation that itself lives under `/tmp` (a CI clone, say) would vanish from the sandbox,
+ * and with it the `pachctl` that spouts call and any program the spec names inside it. It is
+ * shown again, read-only, at its own path.
+ */
+export function defaultBinds(): ReadOnlyBind[] {
+  const root = packageRoot();
+  return UNDER_TMP.test(root) ? [{ source: root, target: root }] : [];
+}
+
 /**
  * Checks `binds` against the rules of `RunRequest.readOnlyBinds`; returns the reason a bind is
  * refused, or null when all are fine.
@@ -47,7 +63,8 @@ const SANDBOX_OWN = new Set(['/pfs', '/tmp', '/dev', '/proc']);
 export function readOnlyBindsProblem(binds: readonly ReadOnlyBind[] | undefined): string | null {
   const seen = new Set<string>();
   for (const b of binds ?? []) {
-    if (!/^\/[A-Za-z0-9._-]+$/.test(b.target) || b.target === '/.' || b.target === '/..') return `bind target ${JSON.stringify(b.target)} must be a top-level path such as /pachctl`;
+    const topLevel = /^\/[A-Za-z0-9._-]+$/.test(b.target) && b.target !== '/.' && b.target !== '/..';
+    if (!topLevel && !UNDER_TMP.test(b.target)) return `bind target ${JSON.stringify(b.target)} must be a top-level path such as /pachctl, or a folder under /tmp`;
     if (SANDBOX_OWN.has(b.target)) return `bind target ${b.target} is provided by the sandbox itself`;
     if (seen.has(b.target)) return `bind target ${b.target} is given twice`;
     if (!b.source.startsWith('/')) return `bind source ${JSON.stringify(b.source)} must be an absolute path`;
