@@ -21,8 +21,10 @@ import { put100k } from './put-100k.js';
 import { commits1k } from './commits-1k.js';
 import { scale } from './scale.js';
 import { pipelines } from './pipelines.js';
+import { spoutsPipe } from './spouts-pipe.js';
+import { spoutsPut } from './spouts-put.js';
 
-const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines];
+const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines, spoutsPipe, spoutsPut];
 
 async function findProfiles(root: string): Promise<Array<{ label: string; file: string }>> {
   const out: Array<{ label: string; file: string }> = [];
