@@ -12,6 +12,7 @@ import type {
 } from '../api/types.js';
 import { SluiceError } from '../errors/index.js';
 import { newCommitId, validateName } from '../lib/names.js';
+import { EventQueue } from '../lib/event-queue.js';
 import { commitStage, type Exec, type PfsContext } from './context.js';
 import {
   commitInfo, finishCommitTx, getCommitRow, requireRepo, resolveCommit, type CommitRow,
@@ -271,16 +272,8 @@ export class PfsService {
   async *subscribeCommits(repo: string, opts: { branch?: string; from?: string; onlyNew?: boolean; signal?: AbortSignal }): AsyncGenerator<CommitInfo> {
     const db = this.ctx.db;
     await requireRepo(db, repo);
-    const queue: CommitInfo[] = [];
-    let wake: (() => void) | undefined;
-    const onFinish = (info: CommitInfo): void => {
-      if (info.repo !== repo || (opts.branch !== undefined && info.branch !== opts.branch)) return;
-      queue.push(info);
-      wake?.();
-    };
-    this.ctx.events.on('commitFinished', onFinish);
-    const onAbort = (): void => wake?.();
-    opts.signal?.addEventListener('abort', onAbort);
+    // Listen before reading what is stored, so nothing that finishes in between is missed.
+    const live = new EventQueue<CommitInfo>(this.ctx.events, 'commitFinished', (info) => info.repo === repo && (opts.branch === undefined || info.branch === opts.branch));
     try {
       let lastSeq = 0;
       if (opts.onlyNew === true) {
@@ -296,21 +289,15 @@ export class PfsService {
         }
       }
       const seen = new Set<string>();
-      while (opts.signal?.aborted !== true) {
-        const next = queue.shift();
-        if (next === undefined) {
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-          continue;
-        }
+      for await (const next of live.follow(opts.signal)) {
+        // Commits already yielded from the store arrive again as events; skip them.
         const row = await getCommitRow(db, repo, next.id);
         if (row === undefined || (row.finish_seq ?? 0) <= lastSeq || seen.has(next.id)) continue;
         seen.add(next.id);
         yield next;
       }
     } finally {
-      this.ctx.events.off('commitFinished', onFinish);
-      opts.signal?.removeEventListener('abort', onAbort);
+      live.close();
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import type { LogLine, WorkerLogBatch } from '../api/pps-types.js';
 import { SluiceError } from '../errors/index.js';
+import { EventQueue } from '../lib/event-queue.js';
 import type { PpsContext } from './pps-context.js';
 
 const MAX_LINE = 16 * 1024;
@@ -32,17 +33,8 @@ export class LogService {
       (opts.pipeline === undefined || l.pipeline === opts.pipeline) &&
       (opts.job === undefined || l.job === opts.job) &&
       (opts.datum === undefined || l.datum === opts.datum);
-    const queue: LogLine[] = [];
-    let wake: (() => void) | undefined;
-    const onLog = (l: LogLine): void => {
-      if (matches(l)) {
-        queue.push(l);
-        wake?.();
-      }
-    };
-    if (opts.follow === true) this.ctx.events.on('log', onLog);
-    const onAbort = (): void => wake?.();
-    opts.signal?.addEventListener('abort', onAbort);
+    // With follow, listen before reading what is stored, so no line falls in between.
+    const live = opts.follow === true ? new EventQueue<LogLine>(this.ctx.events, 'log', matches) : undefined;
     try {
       let q = this.ctx.db.selectFrom('logs').selectAll().orderBy('seq');
       if (opts.pipeline !== undefined) q = q.where('pipeline', '=', opts.pipeline);
@@ -55,14 +47,8 @@ export class LogService {
         seen.add(`${r.ts}|${r.worker ?? ''}|${r.message}`);
         yield line;
       }
-      if (opts.follow !== true) return;
-      while (opts.signal?.aborted !== true) {
-        const next = queue.shift();
-        if (next === undefined) {
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-          continue;
-        }
+      if (live === undefined) return;
+      for await (const next of live.follow(opts.signal)) {
         // Lines that arrived while the stored ones were read are in both; print them once.
         const key = `${next.ts}|${next.worker ?? ''}|${next.message}`;
         if (seen.has(key)) {
@@ -72,8 +58,7 @@ export class LogService {
         yield next;
       }
     } finally {
-      this.ctx.events.off('log', onLog);
-      opts.signal?.removeEventListener('abort', onAbort);
+      live?.close();
     }
   }
 }
