@@ -6,11 +6,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, eventually, startChildDaemon, tempDir, type ChildDaemon } from './harness.js';
+import { CLI, eventually, startCliDaemon, type ChildDaemon } from './harness.js';
 
 interface RunResult {
   code: number | null;
@@ -22,7 +22,6 @@ interface RunResult {
 
 describe('sluice CLI against a real daemon', () => {
   let daemon: ChildDaemon;
-  let dataDir: string;
   let work: string;
   let env: NodeJS.ProcessEnv;
 
@@ -68,26 +67,12 @@ describe('sluice CLI against a real daemon', () => {
     return text.split('\n').filter((l) => l !== '');
   }
 
+  let stopDaemon: () => Promise<void>;
   before(async () => {
-    dataDir = await tempDir('sluice-cli-e2e-data-');
-    work = await tempDir('sluice-cli-e2e-work-');
-    daemon = await startChildDaemon(dataDir);
-    // A config file that points nowhere: PACHD_ADDRESS must win over it.
-    const config = join(work, 'config.json');
-    await writeFile(config, JSON.stringify({ v2: { active_context: 'nowhere', contexts: { nowhere: { pachd_address: '127.0.0.1:1' } } } }));
-    env = { ...process.env, PACHD_ADDRESS: daemon.address, PACH_CONFIG: config };
+    ({ daemon, work, env, stop: stopDaemon } = await startCliDaemon('cli-e2e'));
   });
 
-  after(async () => {
-    const proc: ChildProcess = daemon.proc;
-    if (proc.exitCode === null) {
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(work, { recursive: true, force: true });
-  });
+  after(async () => stopDaemon());
 
   it('prints the client and daemon versions', async () => {
     const out = lines(await ok(['version']));

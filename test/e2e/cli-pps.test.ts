@@ -9,10 +9,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, eventually, startChildDaemon, tempDir, type ChildDaemon } from './harness.js';
+import { CLI, eventually, startCliDaemon } from './harness.js';
 import { packageRoot } from '../../src/lib/version.js';
 
 const FIX = join(packageRoot(), 'test', 'fixtures', 'pipelines');
@@ -43,8 +43,6 @@ function shellQuote(s: string): string {
 }
 
 describe('sluice pipeline commands against a real daemon', () => {
-  let daemon: ChildDaemon;
-  let dataDir: string;
   let work: string;
   let env: NodeJS.ProcessEnv;
 
@@ -123,26 +121,12 @@ describe('sluice pipeline commands against a real daemon', () => {
   const copySpec = (description: string, extra: Record<string, unknown> = {}): string =>
     spec('copy', { pfs: { repo: 'images', glob: '/*' } }, ['sh', join(FIX, 'copy.sh')], { description, ...extra });
 
+  let stopDaemon: () => Promise<void>;
   before(async () => {
-    dataDir = await tempDir('sluice-cli-pps-data-');
-    work = await tempDir('sluice-cli-pps-work-');
-    daemon = await startChildDaemon(dataDir);
-    // A config file that points nowhere: PACHD_ADDRESS must win over it.
-    const config = join(work, 'config.json');
-    await writeFile(config, JSON.stringify({ v2: { active_context: 'nowhere', contexts: { nowhere: { pachd_address: '127.0.0.1:1' } } } }));
-    env = { ...process.env, PACHD_ADDRESS: daemon.address, PACH_CONFIG: config };
+    ({ work, env, stop: stopDaemon } = await startCliDaemon('cli-pps'));
   });
 
-  after(async () => {
-    const proc: ChildProcess = daemon.proc;
-    if (proc.exitCode === null) {
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dataDir, { recursive: true, force: true });
-    await rm(work, { recursive: true, force: true });
-  });
+  after(async () => stopDaemon());
 
   it('creates a pipeline from a spec file and runs one job for a new commit', async () => {
     await ok(['create', 'repo', 'images']);

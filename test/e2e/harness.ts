@@ -3,7 +3,7 @@
  * fresh temp directory, and an SDK client pointed at it. `startChildDaemon` runs the daemon as a
  * separate process through the CLI binary, for tests that kill it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -127,4 +127,33 @@ export async function dropPostgres(url: string): Promise<void> {
   await client.connect();
   await client.query(`drop schema if exists ${schema} cascade`);
   await client.end();
+}
+
+/**
+ * A child daemon for CLI tests, a work folder, and the environment to run the CLI in:
+ * PACHD_ADDRESS names the daemon, and PACH_CONFIG a config whose context points nowhere (so the
+ * tests also check that PACHD_ADDRESS wins). `stop()` ends the daemon and removes both folders.
+ */
+export async function startCliDaemon(name: string): Promise<{ daemon: ChildDaemon; dataDir: string; work: string; env: NodeJS.ProcessEnv; stop(): Promise<void> }> {
+  const dataDir = await tempDir(`sluice-${name}-data-`);
+  const work = await tempDir(`sluice-${name}-work-`);
+  const daemon = await startChildDaemon(dataDir);
+  const config = join(work, 'config.json');
+  await writeFile(config, JSON.stringify({ v2: { active_context: 'nowhere', contexts: { nowhere: { pachd_address: '127.0.0.1:1' } } } }));
+  return {
+    daemon,
+    dataDir,
+    work,
+    env: { ...process.env, PACHD_ADDRESS: daemon.address, PACH_CONFIG: config },
+    async stop() {
+      const proc = daemon.proc;
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((resolveExit) => proc.once('exit', resolveExit));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
+    },
+  };
 }
