@@ -74,7 +74,14 @@ interface Built {
   /** RSS of the daemon as the history grew: [commits done, bytes]. */
   rssCurve: Array<[number, number]>;
   /** Daemon deaths while building (it was restarted on the same port and the build went on). */
-  crashes: string[];
+  crashes: Crash[];
+}
+
+interface Crash {
+  /** History commits done when it died. */
+  after: number;
+  peak: number;
+  reason: string;
 }
 
 /**
@@ -86,18 +93,18 @@ async function buildBigRepo(ctx: BenchContext, dataDir: string, files: number, c
   // Not profiled: an hour of samples says less than the measurement phase, which is.
   let d = await ctx.startDaemon('build', dataDir, { profile: false });
   const client = new Client({ address: d.address, connections: concurrency + 2 });
-  const crashes: string[] = [];
+  const crashes: Crash[] = [];
   let peak = 0;
   let restarting: Promise<void> | undefined;
   let done = 0;
   const restart = (): Promise<void> => {
     restarting ??= (async () => {
       peak = Math.max(peak, d.peakRssBytes());
-      // The first fatal line says why (V8's "JavaScript heap out of memory"); else the last lines.
+      // The first fatal line says why (V8's "JavaScript heap out of memory"); else the last line.
       const err = d.stderr();
-      const tail = /FATAL ERROR[^\n]*|Error[^\n]*/.exec(err)?.[0] ?? err.trim().split('\n').slice(-3).join(' / ');
-      crashes.push(`after ${fmtInt(done)} history commits, at ${fmtMB(d.peakRssBytes())} peak RSS: ${d.exitReason ?? 'no response'}; stderr: ${tail.slice(0, 300)}`);
-      ctx.log(`daemon died (${d.exitReason ?? '?'}); restarting: ${tail.slice(0, 300)}`);
+      const why = /FATAL ERROR[^\n]*/.exec(err)?.[0] ?? err.trim().split('\n').at(-1) ?? '';
+      crashes.push({ after: done, peak: d.peakRssBytes(), reason: `${d.exitReason ?? 'no response'}: ${why.trim().slice(0, 200)}` });
+      ctx.log(`daemon died after ${fmtInt(done)} commits at ${fmtMB(d.peakRssBytes())} peak RSS (${d.exitReason ?? '?'}: ${why.slice(0, 200)}); restarting`);
       await ctx.stopDaemon(d);
       d = await ctx.startDaemon('build-restarted', dataDir, { port: d.port, profile: false });
     })().finally(() => {
@@ -157,6 +164,16 @@ async function buildBigRepo(ctx: BenchContext, dataDir: string, files: number, c
   } finally {
     await client.close();
   }
+}
+
+/** One paragraph: how often the daemon died, at what memory, and why (distinct reasons). */
+function crashSummary(crashes: readonly Crash[]): string {
+  const reasons = [...new Set(crashes.map((c) => c.reason))];
+  return [
+    `**The daemon died ${crashes.length} time(s) while building** (each time it was restarted on the same data and the build went on),`,
+    `after ${crashes.map((c) => `${fmtInt(c.after)} (${fmtMB(c.peak)})`).join(', ')} history commits (peak RSS before each death in brackets).`,
+    `Cause${reasons.length === 1 ? '' : 's'}: ${reasons.map((r) => `\`${r}\``).join('; ')}.`,
+  ].join(' ');
 }
 
 async function makeSmallRepo(client: Client): Promise<void> {
@@ -285,9 +302,7 @@ export const scale: Benchmark = {
       `Store on disk ${fmtBytes(storeBytes)}. Daemon peak RSS (VmHWM) while building: ${fmtMB(built.peakRss)}; while measuring: ${fmtMB(big.peakRssBytes())}. Restart on the big store (spawn to listening): ${fmtDuration(big.startMs)}, against ${fmtDuration(fresh.startMs)} on an empty one.`,
       '',
       `Daemon RSS as the history grew (commits: RSS): ${built.rssCurve.filter((_, k) => k % 4 === 0 || k === built.rssCurve.length - 1).map(([n, b]) => `${fmtInt(n)}: ${fmtMB(b)}`).join(', ')}.`,
-      ...(built.crashes.length === 0
-        ? []
-        : ['', `**The daemon died ${built.crashes.length} time(s) while building** (restarted each time on the same data; the build went on):`, '', ...built.crashes.map((c) => `- ${c}`)]),
+      ...(built.crashes.length === 0 ? [] : ['', crashSummary(built.crashes)]),
     ].join('\n');
     return { markdown, fullSize: files === 1_000_000 && commits === 100_000 && samples >= 200 };
   },

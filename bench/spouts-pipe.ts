@@ -162,7 +162,10 @@ export async function systemLines(c: Client, pipeline: string): Promise<string[]
 /** Throws if the spout's user code was started more than once (a restart re-sends everything). */
 export async function assertOneRun(c: Client, pipeline: string): Promise<void> {
   const lines = await systemLines(c, pipeline);
-  if (lines.some((l) => /starting user code \(run [2-9]/.test(l))) throw new Error(`spout ${pipeline} restarted its user code, so its figures are void:\n${lines.join('\n')}`);
+  if (!lines.some((l) => /starting user code \(run [2-9]/.test(l))) return;
+  const stderr: string[] = [];
+  for await (const l of c.getLogs({ pipeline })) if (l.stream === 'stderr') stderr.push(l.message);
+  throw new Error(`spout ${pipeline} restarted its user code, so its figures are void:\n${lines.join('\n')}\nstderr:\n${stderr.slice(-20).join('\n')}`);
 }
 
 /** Waits until the user code has printed a line matching `done`; returns its stdout lines. */

@@ -42,7 +42,11 @@ export class BenchDaemon {
     private readonly profileDir: string | undefined,
     private readonly stderrText: () => string,
   ) {
+    // VmHWM vanishes with the process: sample it while it lives, so a crash keeps its peak.
+    const sampler = setInterval(() => this.peakRssBytes(), 500);
+    sampler.unref();
     proc.once('exit', (code, signal) => {
+      clearInterval(sampler);
       this.exited = true;
       this.exitReason = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
     });
