@@ -119,14 +119,10 @@ class TarFeed {
     const entry = this.entry;
     if (entry === undefined) return;
     if (entry.write(chunk)) return;
-    const stop = new AbortController();
-    const drained = once(entry, 'drain', { signal: stop.signal });
-    drained.catch(() => undefined); // rejects when stopped below
-    try {
-      await this.settle(drained);
-    } finally {
-      stop.abort();
-    }
+    // A plain listener, not `once(…, { signal })`: that made an AbortController (and, when
+    // stopped, a DOMException) per back-pressured chunk, which dominated the worker's garbage on
+    // large archives. If the put fails first, the listener goes with the destroyed entry.
+    await this.settle(new Promise<void>((resolve) => entry.once('drain', resolve)));
   }
 
   async endEntry(): Promise<void> {
