@@ -275,25 +275,20 @@ export class PfsService {
     // Listen before reading what is stored, so nothing that finishes in between is missed.
     const live = new EventQueue<CommitInfo>(this.ctx.events, 'commitFinished', (info) => info.repo === repo && (opts.branch === undefined || info.branch === opts.branch));
     try {
-      let lastSeq = 0;
-      if (opts.onlyNew === true) {
-        const max = await db.selectFrom('commits').select((eb) => eb.fn.max('finish_seq').as('m')).where('repo', '=', repo).executeTakeFirst();
-        lastSeq = Number(max?.m ?? 0);
-      } else {
-        if (opts.from !== undefined) lastSeq = (await resolveCommit(db, repo, opts.from)).finish_seq ?? 0;
-        let q = db.selectFrom('commits').selectAll().where('repo', '=', repo).where('finish_seq', '>', lastSeq).orderBy('finish_seq');
+      // Ids already yielded from the store: their events, queued meanwhile, are skipped.
+      const seen = new Set<string>();
+      if (opts.onlyNew !== true) {
+        const fromSeq = opts.from !== undefined ? (await resolveCommit(db, repo, opts.from)).finish_seq ?? 0 : 0;
+        let q = db.selectFrom('commits').selectAll().where('repo', '=', repo).where('finish_seq', '>', fromSeq).orderBy('finish_seq');
         if (opts.branch !== undefined) q = q.where('branch', '=', opts.branch);
         for (const row of await q.execute()) {
-          lastSeq = row.finish_seq ?? lastSeq;
+          seen.add(row.id);
           yield await commitInfo(this.ctx, db, row);
         }
       }
-      const seen = new Set<string>();
+      // A commit finishes once, so live events never repeat; only the store's can overlap them.
       for await (const next of live.follow(opts.signal)) {
-        // Commits already yielded from the store arrive again as events; skip them.
-        const row = await getCommitRow(db, repo, next.id);
-        if (row === undefined || (row.finish_seq ?? 0) <= lastSeq || seen.has(next.id)) continue;
-        seen.add(next.id);
+        if (seen.delete(next.id)) continue;
         yield next;
       }
     } finally {
