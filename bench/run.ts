@@ -58,7 +58,7 @@ async function runOne(b: Benchmark, workRoot: string): Promise<void> {
     else process.stderr.write('  (sizes shrunk by environment: BENCHMARKS.md left as it is; BENCH_RECORD=1 writes anyway)\n');
     if (profileDir !== undefined) {
       const parts: string[] = [`Profiled run of ${machine.date}, sizes ${outcome.fullSize ? 'full' : 'shrunk'}.`];
-      for (const p of await findProfiles(profileDir)) parts.push(profileMarkdown(p.label, await summarizeProfile(p.file)));
+      for (const p of await findProfiles(profileDir)) parts.push(profileMarkdown(p.label, await summarizeProfile(p.file, 10)));
       const text = parts.join('\n\n');
       process.stdout.write(`\n### Profiles\n\n${text}\n`);
       if (record) await writeBlock(b.name, b.heading, 'profile', text);

@@ -56,8 +56,9 @@ function place(url: string): string {
     const rest = url.slice(nm + '/node_modules/'.length).split('/');
     return rest[0]?.startsWith('@') === true ? `${rest[0]}/${rest[1] ?? ''}` : rest[0] ?? url;
   }
-  const src = /\/(src|bench|test)\/(.+)\.js$/.exec(url);
-  if (src !== null) return `${src[1]}/${src[2]}.ts`;
+  // Compiled files sit under the build's out-dir (`dist/` or a private one): name the source.
+  const built = /\/\.?dist\/((?:src|bench|test)\/.+)\.js$/.exec(url) ?? /\/((?:src|bench|test)\/.+)\.js$/.exec(url);
+  if (built !== null) return `${built[1]}.ts`;
   return url.replace(/^file:\/\//, '');
 }
 
