@@ -7,10 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, startChildDaemon, tempDir, type ChildDaemon } from './harness.js';
+import { startChildDaemon, tempDir, type ChildDaemon, runCli } from './harness.js';
 
 interface RunResult {
   code: number | null;
@@ -25,18 +24,10 @@ describe('auth commands of the CLI', () => {
   let rootCfg: string;
   let userCfg: string;
 
-  function run(args: string[], opts: { config?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  async function run(args: string[], opts: { config?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, PACHD_ADDRESS: daemon.address, PACH_CONFIG: opts.config ?? rootCfg, ...opts.env };
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, out, err }));
-      child.stdin.end(opts.input ?? '');
-    });
+    const r = await runCli(args, env, opts.input);
+    return { code: r.code, out: r.out, err: r.err };
   }
 
   async function ok(args: string[], opts: { config?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {

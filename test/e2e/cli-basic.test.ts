@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, eventually, startCliDaemon, type ChildDaemon } from './harness.js';
+import { CLI, eventually, startCliDaemon, type ChildDaemon, runCli } from './harness.js';
 
 interface RunResult {
   code: number | null;
@@ -25,20 +25,9 @@ describe('sluice CLI against a real daemon', () => {
   let work: string;
   let env: NodeJS.ProcessEnv;
 
-  function run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: opts.env ?? env, stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => {
-        const stdout = Buffer.concat(out);
-        resolve({ code, stdout, stderr: err, out: stdout.toString('utf8') });
-      });
-      child.stdin.end(opts.input ?? '');
-    });
+  async function run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    const r = await runCli(args, opts.env ?? env, opts.input);
+    return { code: r.code, stdout: r.stdout, stderr: r.err, out: r.out };
   }
 
   /** Runs and expects exit 0 with nothing on stderr. */

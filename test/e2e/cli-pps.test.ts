@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, eventually, startCliDaemon } from './harness.js';
+import { CLI, eventually, startCliDaemon, runCli } from './harness.js';
 import { packageRoot } from '../../src/lib/version.js';
 
 const FIX = join(packageRoot(), 'test', 'fixtures', 'pipelines');
@@ -46,17 +46,9 @@ describe('sluice pipeline commands against a real daemon', () => {
   let work: string;
   let env: NodeJS.ProcessEnv;
 
-  function run(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stderr: err, out }));
-      child.stdin.end(opts.input ?? '');
-    });
+  async function run(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+    const r = await runCli(args, env, opts.input);
+    return { code: r.code, stderr: r.err, out: r.out };
   }
 
   /** Runs and expects exit 0 with nothing on stderr. */

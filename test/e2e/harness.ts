@@ -157,3 +157,28 @@ export async function startCliDaemon(name: string): Promise<{ daemon: ChildDaemo
     },
   };
 }
+
+export interface CliResult {
+  code: number | null;
+  /** stdout as bytes (for binary output) and as text. */
+  stdout: Buffer;
+  out: string;
+  err: string;
+}
+
+/** Runs the CLI binary (`node bin/sluice.js …`) with `env`, feeding `input` on stdin. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, input: string | Buffer = ''): Promise<CliResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(out);
+      resolveRun({ code, stdout, out: stdout.toString('utf8'), err });
+    });
+    child.stdin?.end(input);
+  });
+}

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { eventually, startChildDaemon, tempDir, type ChildDaemon } from './harness.js';
 import { Client } from '../../src/client/index.js';
 import { packageRoot } from '../../src/lib/version.js';
+import { mulberry32 } from '../../src/lib/prng.js';
 
 const FIX = join(packageRoot(), 'test', 'fixtures', 'spouts');
 const NAME = 'eo-counter';
@@ -71,17 +72,6 @@ function alive(pid: number): boolean {
   }
 }
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('spouts: exactly once across crashes', { timeout: 600_000 }, () => {
   let dataDir = '';
@@ -99,7 +89,7 @@ describe('spouts: exactly once across crashes', { timeout: 600_000 }, () => {
   it('loses and repeats no message when the user code, the worker or the daemon is killed at random', async (t) => {
     const seed = Number(process.env.SPOUT_SEED ?? Date.now() % 1_000_000);
     t.diagnostic(`seed ${seed} (SPOUT_SEED=${seed} replays the kill moments)`);
-    const random = seeded(seed);
+    const random = mulberry32(seed);
     dataDir = await tempDir('sluice-exactly-once-');
     daemon = await startChildDaemon(dataDir);
     client = new Client({ address: daemon.address });

@@ -12,10 +12,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLI, eventually, startTestDaemon, tempDir, type TestDaemon } from './harness.js';
+import { eventually, startTestDaemon, tempDir, type TestDaemon, runCli } from './harness.js';
 import { isSluiceError, type Client, type CommitInfo, type JobInfo } from '../../src/client/index.js';
 import { packageRoot } from '../../src/lib/version.js';
 
@@ -78,17 +77,9 @@ interface CliRun {
 }
 
 /** Runs the CLI binary against the test daemon, as a user would. */
-function cli(address: string, args: string[], input = ''): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, PACHD_ADDRESS: address }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input);
-  });
+async function cli(address: string, args: string[], input = ''): Promise<CliRun> {
+  const r = await runCli(args, { ...process.env, PACHD_ADDRESS: address }, input);
+  return { code: r.code, out: r.out, err: r.err };
 }
 
 describe('spouts', { timeout: 300_000 }, () => {

@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { parseFileArg } from '../args.js';
 import { subcommand } from '../command-tree.js';
-import { rawLine, TabWriter } from '../output.js';
-import { FILE_HEADER, fileRow } from '../tables.js';
+import { printFiles } from './file-list.js';
 
 export function registerFileGlob(program: Command, ctx: CliContext): void {
   subcommand(program, ['glob', 'file'], 'Return files that match a glob pattern in a commit.')
@@ -15,13 +14,6 @@ export function registerFileGlob(program: Command, ctx: CliContext): void {
     .option('--raw', 'print raw JSON, one object per line')
     .action(async (arg: string, opts: { raw?: boolean }) => {
       const f = parseFileArg(arg, { requirePath: true });
-      const files = await ctx.client().globFile(f.repo, f.ref, f.path ?? '/');
-      if (opts.raw === true) {
-        for (const fi of files) ctx.out(rawLine(fi));
-        return;
-      }
-      const w = new TabWriter((s) => ctx.out(s), FILE_HEADER);
-      for (const fi of files) w.row(fileRow(fi));
-      w.flush();
+      printFiles(ctx, await ctx.client().globFile(f.repo, f.ref, f.path ?? '/'), opts.raw === true);
     });
 }

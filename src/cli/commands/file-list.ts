@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import type { FileInfo } from '../../client/index.js';
 import { parseFileArg } from '../args.js';
 import { subcommand } from '../command-tree.js';
 import { rawLine, TabWriter } from '../output.js';
@@ -15,13 +16,17 @@ export function registerFileList(program: Command, ctx: CliContext): void {
     .option('--raw', 'print raw JSON, one object per line')
     .action(async (arg: string, opts: { raw?: boolean }) => {
       const f = parseFileArg(arg);
-      const files = await ctx.client().listFile(f.repo, f.ref, f.path ?? '/');
-      if (opts.raw === true) {
-        for (const fi of files) ctx.out(rawLine(fi));
-        return;
-      }
-      const w = new TabWriter((s) => ctx.out(s), FILE_HEADER);
-      for (const fi of files) w.row(fileRow(fi));
-      w.flush();
+      printFiles(ctx, await ctx.client().listFile(f.repo, f.ref, f.path ?? '/'), opts.raw === true);
     });
+}
+
+/** NAME TYPE SIZE rows, or one JSON object per line with `--raw` (list file, glob file). */
+export function printFiles(ctx: CliContext, files: readonly FileInfo[], raw: boolean): void {
+  if (raw) {
+    for (const fi of files) ctx.out(rawLine(fi));
+    return;
+  }
+  const w = new TabWriter((s) => ctx.out(s), FILE_HEADER);
+  for (const fi of files) w.row(fileRow(fi));
+  w.flush();
 }

@@ -19,22 +19,12 @@ import {
   type Value,
 } from './btree.js';
 import { CachedNodeReader, MemoryNodeStore, NodeCache, type NodeReader } from './node-store.js';
+import { mulberry32 } from '../../lib/prng.js';
 
 // Tiny nodes (a handful of entries per leaf, at most 8 children) so a few hundred keys make a
 // tree several levels deep, exercising splits and merges at every level.
 const TINY: TreeLimits = { leafMaxBytes: 256, internalMaxBytes: 1024, internalMaxFanout: 8 };
 
-/** A small deterministic PRNG (mulberry32), so a failing round can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function keyOf(i: number): string {
   // Paths in a few directories, plus the directory keys themselves (ending in '/').
@@ -157,7 +147,7 @@ function randomOps(rand: () => number, model: Map<string, Value>, keySpace: numb
 }
 
 async function modelRounds(seed: number, rounds: number, keySpace: number, big: boolean): Promise<void> {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const store = new MemoryNodeStore();
   const reader = new CachedNodeReader(store, { maxNodes: 64 });
   let root: string | null = null;
@@ -336,7 +326,7 @@ describe('btree hashes', () => {
   });
 
   it('gives the same roots whether or not nodes are read through a cache', async () => {
-    const rand = rng(99);
+    const rand = mulberry32(99);
     const plain = new MemoryNodeStore();
     const backing = new MemoryNodeStore();
     const cached = new CachedNodeReader(backing, { maxNodes: 16 });
