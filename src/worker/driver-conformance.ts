@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeDriver } from './detect-driver.js';
-import type { OutputStream, RunRequest, RunResult, UserCodeDriver } from './user-code-driver.js';
+import type { OutputStream, RunRequest, RunResult, SandboxOptions, UserCodeDriver } from './user-code-driver.js';
 
 const HOST_PATH = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin';
 
@@ -54,24 +54,33 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 10_00
   }
 }
 
-export function driverConformance(name: string, make: () => UserCodeDriver): void {
+export function driverConformance(name: string, make: (opts: SandboxOptions) => UserCodeDriver): void {
   describe(`${name} driver`, () => {
     let driver: UserCodeDriver;
     let unavailable: string | null = null;
     let root: string;
     let pfs: string;
+    /** Folders standing for the daemon's data folder, which the driver is told to hide: under /tmp and elsewhere. */
+    let hidden: string;
+    let hiddenElsewhere: string;
 
     before(async () => {
-      driver = make();
+      root = await mkdtemp(join(tmpdir(), `sluice-${name}-test-`));
+      hidden = join(root, 'data');
+      await mkdir(join(hidden, 'objects'), { recursive: true });
+      await writeFile(join(hidden, 'meta.db'), 'the daemon database\n');
+      hiddenElsewhere = await mkdtemp(`/var/tmp/sluice-${name}-hidden-`);
+      await writeFile(join(hiddenElsewhere, 'meta.db'), 'the daemon database\n');
+      driver = make({ hide: [hidden, hiddenElsewhere] });
       const probe = await probeDriver(driver);
       if (!probe.ok) {
         if (process.env.REQUIRE_SERVICES === '1') throw new Error(`${name} cannot run a sandbox here: ${probe.detail}`);
         unavailable = probe.detail;
       }
-      root = await mkdtemp(join(tmpdir(), `sluice-${name}-test-`));
     });
     after(async () => {
       await rm(root, { recursive: true, force: true });
+      await rm(hiddenElsewhere, { recursive: true, force: true });
     });
 
     const run = async (t: { skip: (msg: string) => void }, req: Partial<RunRequest> & { cmd: string[] }, signal = new AbortController().signal): Promise<(RunResult & Captured) | undefined> => {
@@ -102,14 +111,75 @@ export function driverConformance(name: string, make: () => UserCodeDriver): voi
       assert.equal(await readFile(join(pfs, 'out', 'o.txt'), 'utf8'), 'made\n');
     });
 
-    it('gives user code a private, writable /tmp', async (t) => {
+    it("shows the host's /tmp read-only and keeps what user code writes there its own", async (t) => {
       await freshPfs();
-      const marker = `sluice-private-tmp-${process.pid}-${name}`;
-      const r = await run(t, { cmd: ['sh', '-c', `echo x > /tmp/${marker} && ls -ld /tmp`] });
-      if (r === undefined) return;
-      assert.equal(r.exitCode, 0, r.stderr().join('\n'));
-      assert.match(r.stdout()[0] ?? '', /^drwxrwxrwt/);
-      assert.equal(existsSync(join(tmpdir(), marker)), false);
+      // Where users keep throwaway scripts: the host's /tmp itself, whatever tmpdir() says.
+      const host = await mkdtemp('/tmp/sluice-host-tmp-');
+      try {
+        await writeFile(join(host, 'proc.sh'), 'echo "script ran"\n');
+        const r = await run(t, {
+          cmd: ['sh', '-c', `sh ${host}/proc.sh && echo changed > ${host}/proc.sh && cat ${host}/proc.sh && mkdir -p ${host}/files /tmp/files-${process.pid} && echo f > ${host}/files/a && ls ${host}/files && ls -ld /tmp`],
+        });
+        if (r === undefined) return;
+        assert.equal(r.exitCode, 0, r.stderr().join('\n'));
+        assert.deepEqual(r.stdout().slice(0, 3), ['script ran', 'changed', 'a']);
+        assert.match(r.stdout()[3] ?? '', /^drwxrwxrwt/);
+        // The host's /tmp is as it was.
+        assert.equal(await readFile(join(host, 'proc.sh'), 'utf8'), 'echo "script ran"\n');
+        assert.equal(existsSync(join(host, 'files')), false);
+        assert.equal(existsSync(`/tmp/files-${process.pid}`), false);
+        // And each run starts from the host's /tmp again.
+        const again = await run(t, { cmd: ['sh', '-c', `cat ${host}/proc.sh; ls ${host}`] });
+        assert.deepEqual(again?.stdout(), ['echo "script ran"', 'proc.sh']);
+      } finally {
+        await rm(host, { recursive: true, force: true });
+      }
+    });
+
+    it('hides the paths it is told to hide (the daemon data folder), even under /tmp', async (t) => {
+      await freshPfs();
+      for (const dir of [hidden, hiddenElsewhere]) {
+        const r = await run(t, { cmd: ['sh', '-c', `ls -A ${dir}; echo "count=$(ls -A ${dir} | wc -l)"; cat ${dir}/meta.db; echo "cat=$?"; touch ${dir}/x; echo "touch=$?"`] });
+        if (r === undefined) return;
+        assert.deepEqual(r.stdout(), ['count=0', 'cat=1', 'touch=1'], dir);
+        assert.equal(existsSync(join(dir, 'x')), false);
+      }
+      // The scratch folder may live under the hidden one: /pfs still shows it.
+      const inside = await mkdtemp(join(hidden, 'pfs-'));
+      await mkdir(join(inside, 'out'));
+      const r2 = await run(t, { cmd: ['sh', '-c', 'echo ok > /pfs/out/o; ls /pfs'], pfsDir: inside });
+      assert.equal(r2?.exitCode, 0, r2?.stderr().join('\n'));
+      assert.equal(await readFile(join(inside, 'out', 'o'), 'utf8'), 'ok\n');
+    });
+
+    it("keeps the program's environment (its token) out of the host's process list", async (t) => {
+      await freshPfs();
+      if (unavailable !== null) {
+        t.skip(`${name} is not usable here: ${unavailable}`);
+        return;
+      }
+      const secret = `sluice-secret-${process.pid}-${name}-0123456789abcdef`;
+      let seen: number[] | undefined;
+      const res = await driver.run(
+        {
+          cmd: ['sh', '-c', 'echo "token=$PACH_TOKEN"; while [ ! -e /pfs/go ]; do sleep 0.01; done'],
+          stdin: '',
+          env: { PATH: HOST_PATH, PACH_TOKEN: secret },
+          pfsDir: pfs,
+          timeoutMs: 20_000,
+          onLine: (_s, l) => {
+            if (!l.startsWith('token=')) return;
+            // User code is running: every process of the sandbox exists now.
+            void processesWith(secret).then(async (pids) => {
+              seen = pids;
+              await writeFile(join(pfs, 'go'), '');
+            });
+          },
+        },
+        new AbortController().signal,
+      );
+      assert.equal(res.exitCode, 0);
+      assert.deepEqual(seen, [], 'no process shows the token in its argv');
     });
 
     it('delivers stdin and exactly the environment it is given', async (t) => {

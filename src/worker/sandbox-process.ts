@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { SluiceError } from '../errors/index.js';
 import { STDERR_TAIL_LINES, type OutputStream, type RunRequest, type RunResult } from './user-code-driver.js';
@@ -31,6 +32,12 @@ export interface SandboxCommand {
    * Returns the reason, or null when the line is the user program's.
    */
   startError: (line: string, exitCode: number | null) => string | null;
+  /**
+   * Bytes the tool reads from its file descriptor 3 (bwrap's `--args 3`, the unshare preamble's
+   * environment): what must not appear in the host's process list, where every user can read
+   * argv. The pipe is closed after them.
+   */
+  fd3?: string;
 }
 
 export interface SandboxProcessOptions {
@@ -116,7 +123,7 @@ export function runSandboxed(cmd: SandboxCommand, req: RunRequest, signal: Abort
   return new Promise<RunResult>((resolve, reject) => {
     const child = spawn(cmd.program, cmd.args, {
       env: cmd.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: cmd.fd3 === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
       // Own process group (and session, so no controlling terminal is shared with the worker):
       // lets us signal user code and all its children at once.
       detached: true,
@@ -147,6 +154,11 @@ export function runSandboxed(cmd: SandboxCommand, req: RunRequest, signal: Abort
     // a broken stdin pipe is not an error.
     child.stdin.on('error', () => undefined);
     child.stdin.end(req.stdin);
+    if (cmd.fd3 !== undefined) {
+      const fd3 = child.stdio[3] as Writable | null | undefined;
+      fd3?.on('error', () => undefined);
+      fd3?.end(cmd.fd3);
+    }
 
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;

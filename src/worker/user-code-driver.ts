@@ -5,7 +5,8 @@
  * in the pod itself) replace it; the worker never spawns user code any other way.
  * Implementations: `BwrapDriver`, `UnshareDriver`; `detectDriver` (detect-driver.ts) picks one.
  */
-import { packageRoot } from '../lib/version.js';
+import { realpathSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -28,7 +29,7 @@ export interface RunRequest {
    * Host files or folders that appear read-only inside the sandbox (a spout's `/pachctl` config
    * and `/pach-bin` CLI). Each `target` is a top-level path (`/name`) that the sandbox does not
    * provide itself (`/pfs`, `/tmp`, `/dev`, `/proc`), where a host entry of the same name is
-   * hidden, or a folder under `/tmp` (shown inside the sandbox's private `/tmp`).
+   * hidden, or a folder under `/tmp` (shown inside the sandbox's own layer over the host's `/tmp`).
    */
   readOnlyBinds?: ReadOnlyBind[];
 }
@@ -46,14 +47,28 @@ const SANDBOX_OWN = new Set(['/pfs', '/tmp', '/dev', '/proc']);
 const UNDER_TMP = /^\/tmp(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/;
 
 /**
- * Binds every sandbox gets: user code sees the host read-only but a private `/tmp`, so a Sluice
- * installation that itself lives under `/tmp` (a CI clone, say) would vanish from the sandbox,
- * and with it the `pachctl` that spouts call and any program the spec names inside it. It is
- * shown again, read-only, at its own path.
+ * What every sandbox of one worker shares, given to the driver when it is made: the host paths
+ * user code must not see at all (the daemon's data folder: its database, objects and the
+ * workers' scratch folders). Each appears in the sandbox as an empty, read-only folder.
  */
-export function defaultBinds(): ReadOnlyBind[] {
-  const root = packageRoot();
-  return UNDER_TMP.test(root) ? [{ source: root, target: root }] : [];
+export interface SandboxOptions {
+  /** Absolute host paths hidden from user code (missing ones are ignored). */
+  hide?: readonly string[];
+}
+
+/** `hide` made absolute, existing and free of symlinks (a bind or tmpfs needs the real path). */
+export function hiddenPaths(hide: readonly string[] | undefined): string[] {
+  const out = new Set<string>();
+  for (const p of hide ?? []) {
+    if (!isAbsolute(p)) continue;
+    try {
+      const real = realpathSync(p);
+      if (real !== '/') out.add(real);
+    } catch {
+      // does not exist: nothing to hide
+    }
+  }
+  return [...out].sort();
 }
 
 /**
