@@ -70,7 +70,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         command: [process.execPath, join(packageRoot(), 'bin', 'sluice.js')],
         address: () => address,
         // ---- auth: workers (and the user code they run) carry the pipeline's own token ----
-        env: async (pipeline) => ({ PACH_TOKEN: await auth.pipelineToken(pipeline) }),
+        // Scratch per daemon, and the data folder hidden from user code (cli/commands/worker.ts).
+        env: async (pipeline) => ({
+          PACH_TOKEN: await auth.pipelineToken(pipeline),
+          SLUICE_WORKER_DIR: join(dataDir, 'workers'),
+          SLUICE_SANDBOX_HIDE: dataDir,
+        }),
         onWorkerExit: (pipeline, worker) => pps?.jobs.releaseWorker(pipeline, worker),
       });
   pps = openPps(pfs, executor);

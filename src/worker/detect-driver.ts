@@ -11,17 +11,19 @@ import { join } from 'node:path';
 import { SluiceError } from '../errors/index.js';
 import { BwrapDriver } from './bwrap-driver.js';
 import { UnshareDriver } from './unshare-driver.js';
-import type { UserCodeDriver } from './user-code-driver.js';
+import type { SandboxOptions, UserCodeDriver } from './user-code-driver.js';
 
 export type DriverName = 'bwrap' | 'unshare';
 
 export interface DetectOptions {
   /** Only consider these drivers, in this order (default: bwrap, then unshare). */
   candidates?: readonly DriverName[];
+  /** What the driver must do for every sandbox (paths to hide). */
+  sandbox?: SandboxOptions;
 }
 
-export function makeDriver(name: DriverName): UserCodeDriver {
-  return name === 'bwrap' ? new BwrapDriver() : new UnshareDriver();
+export function makeDriver(name: DriverName, sandbox: SandboxOptions = {}): UserCodeDriver {
+  return name === 'bwrap' ? new BwrapDriver(sandbox) : new UnshareDriver(sandbox);
 }
 
 /** Runs `true` through the driver with a throw-away /pfs. `ok` is false when the sandbox cannot start. */
@@ -62,7 +64,7 @@ export async function probeDriver(driver: UserCodeDriver): Promise<{ ok: boolean
 export async function detectDriver(opts: DetectOptions = {}): Promise<UserCodeDriver> {
   const tried: string[] = [];
   for (const name of opts.candidates ?? (['bwrap', 'unshare'] as const)) {
-    const driver = makeDriver(name);
+    const driver = makeDriver(name, opts.sandbox);
     const probe = await probeDriver(driver);
     if (probe.ok) return driver;
     tried.push(`${name}: ${probe.detail}`);

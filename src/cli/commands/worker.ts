@@ -9,11 +9,18 @@
  * handed to another worker, a spout's archive in progress is dropped (nothing half committed).
  * A second signal leaves at once.
  *
+ * Two variables from the local executor place the worker on the host: `SLUICE_WORKER_DIR`, the
+ * parent of its scratch folder (`<data-dir>/workers` of the daemon that started it, so two
+ * daemons on one host never share one), and `SLUICE_SANDBOX_HIDE`, host paths user code must not
+ * see (the daemon's data folder), separated by `:`. Without them (a worker started by hand, a
+ * pod) scratch goes under the temporary folder and nothing extra is hidden.
+ *
  * Orphaned workers stop too: when the process that started this one goes away (a daemon killed
  * with -9 cannot stop its children), the worker would otherwise keep its user code running
  * against a daemon that is gone, and a restarted daemon would start a second copy of a spout.
  * So the worker stops when its parent process changes. (In a pod the parent never changes.)
  */
+import { delimiter, join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { Client, SluiceError } from '../../client/index.js';
@@ -51,15 +58,22 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       try {
         const info = await client.inspectPipeline(pipeline);
         const worker = await import('../../worker/index.js');
+        const env = process.env;
+        const hide = (env.SLUICE_SANDBOX_HIDE ?? '').split(delimiter).filter((p) => p !== '');
+        const placement = {
+          driver: await worker.detectDriver({ sandbox: { hide } }),
+          ...(env.SLUICE_WORKER_DIR !== undefined && env.SLUICE_WORKER_DIR !== '' ? { scratchRoot: join(env.SLUICE_WORKER_DIR, worker.safeSegment(workerId)) } : {}),
+        };
         if (info.type === 'spout') {
           const token = ctx.config().token;
           await worker.runSpoutWorker({
             pipeline, workerId, client, signal: stop.signal, onWarning: warn,
             daemonAddress: client.baseUrl,
             ...(token !== undefined ? { token } : {}),
+            ...placement,
           });
         } else if (info.type === 'transform') {
-          await worker.runTransformWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
+          await worker.runTransformWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn, ...placement });
         } else {
           throw new SluiceError('NOT_IMPLEMENTED', `pipeline ${pipeline} is a ${info.type}; this worker runs transform and spout pipelines`);
         }

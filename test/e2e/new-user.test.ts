@@ -1,0 +1,127 @@
+/**
+ * What a new user hits first, end to end on real daemons with the local executor (issue 13):
+ * a script kept in the host's /tmp runs as it does in the user's shell; two daemons on one host
+ * keep their spouts' scratch folders apart; user code cannot read the daemon's data folder,
+ * and the pipeline's token is not in the host's process list.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eventually, startTestDaemon, type TestDaemon } from './harness.js';
+import type { Client } from '../../src/client/index.js';
+
+/** The number of commits on repo@master (0 while there is none). */
+async function commitCount(c: Client, repo: string): Promise<number> {
+  return (await c.listCommits(repo, { branch: 'master' }).catch(() => [])).length;
+}
+
+async function waitJobDone(c: Client, pipeline: string): Promise<{ state: string; reason: string }> {
+  return eventually(async () => {
+    const jobs = await c.listJobs({ pipeline });
+    const j = jobs[0];
+    return j !== undefined && (j.state === 'success' || j.state === 'failure') ? j : undefined;
+  }, 60_000, `a finished job of ${pipeline}`);
+}
+
+/** A spout 1.0 that writes a counter to /pfs/out, one archive per open, every 0.2 s. */
+const TICKER = JSON.stringify({
+  pipeline: { name: 'ticker' },
+  spout: { overwrite: true },
+  transform: {
+    cmd: ['bash'],
+    stdin: ['i=0', 'while true; do', '  i=$((i+1)); mkdir -p /tmp/files && echo $i > /tmp/files/n', '  tar -C /tmp/files -cf - n > /pfs/out || exit 1', '  sleep 0.2', 'done'],
+  },
+});
+
+describe('a new user on one host', { timeout: 300_000 }, () => {
+  // Outside /tmp, where the sandbox used to hide everything anyway: the data folder must be
+  // hidden on purpose.
+  let dataA: string;
+  let a: TestDaemon;
+
+  before(async () => {
+    dataA = await mkdtemp('/var/tmp/sluice-newuser-a-');
+    a = await startTestDaemon(dataA);
+  });
+  after(async () => {
+    await a.client.deletePipeline('ticker', { force: true }).catch(() => undefined);
+    await a.stop();
+    await rm(dataA, { recursive: true, force: true });
+  });
+
+  it("runs `python3 /tmp/x/proc.py`: user code sees the host's /tmp", async () => {
+    const c = a.client;
+    const dir = await mkdtemp('/tmp/sluice-newuser-script-');
+    try {
+      await writeFile(join(dir, 'proc.py'), 'import os\nfor f in os.listdir("/pfs/in"):\n    open("/pfs/out/" + f, "w").write(open("/pfs/in/" + f).read().upper())\n');
+      await c.createRepo('in');
+      await c.putFile('in', 'master', '/a.txt', Buffer.from('hello\n'));
+      const res = await c.createPipeline(JSON.stringify({ pipeline: { name: 'py' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['python3', join(dir, 'proc.py')] } }));
+      assert.deepEqual(res.warnings, []);
+      const job = await waitJobDone(c, 'py');
+      assert.equal(job.state, 'success', job.reason);
+      assert.equal((await c.getFileBuffer('py', 'master', '/a.txt')).toString(), 'HELLO\n');
+    } finally {
+      await c.deletePipeline('py', { force: true }).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("hides the daemon's data folder (database, objects, scratch) from user code", async () => {
+    const c = a.client;
+    await c.createRepo('probe-in');
+    await c.putFile('probe-in', 'master', '/x', Buffer.from('x'));
+    await c.createPipeline(JSON.stringify({
+      pipeline: { name: 'peek' },
+      input: { pfs: { repo: 'probe-in', glob: '/' } },
+      transform: { cmd: ['sh', '-c', `ls -A ${dataA} > /pfs/out/ls; cat ${dataA}/meta.db > /pfs/out/db 2>/dev/null; exit 0`] },
+    }));
+    const job = await waitJobDone(c, 'peek');
+    assert.equal(job.state, 'success', job.reason);
+    assert.equal((await c.getFileBuffer('peek', 'master', '/ls')).toString(), '');
+    assert.equal((await c.getFileBuffer('peek', 'master', '/db')).toString(), '');
+    await c.deletePipeline('peek', { force: true });
+  });
+
+  it("keeps the pipeline's token out of the host's process list", async () => {
+    const c = a.client;
+    await c.createPipeline(JSON.stringify({ pipeline: { name: 'sleeper' }, spout: {}, transform: { cmd: ['sh', '-c', 'echo up; exec sleep 1000000'] } }));
+    const token = await a.daemon.auth.pipelineToken('sleeper');
+    // Wait until the user code runs (its sleep is in the process list), then read every argv.
+    const argvs = await eventually(async () => {
+      const all: string[] = [];
+      for (const name of await readdir('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        all.push(await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => ''));
+      }
+      return all.some((l) => l.includes('sleep\u00001000000')) ? all : undefined;
+    }, 30_000, 'the spout to run');
+    assert.ok(token.length > 0);
+    assert.deepEqual(argvs.filter((l) => l.includes(token)).map((l) => l.split('\0').slice(0, 3).join(' ')), []);
+    await c.deletePipeline('sleeper', { force: true });
+  });
+
+  it('keeps two daemons\' same-named spouts apart: deleting one leaves the other committing', async () => {
+    const dataB = await mkdtemp('/var/tmp/sluice-newuser-b-');
+    const b = await startTestDaemon(dataB);
+    try {
+      await a.client.createPipeline(TICKER);
+      await eventually(async () => ((await commitCount(a.client, 'ticker')) >= 2 ? true : undefined), 30_000, 'commits of daemon A\'s spout');
+      await b.client.createPipeline(TICKER);
+      await eventually(async () => ((await commitCount(b.client, 'ticker')) >= 2 ? true : undefined), 30_000, 'commits of daemon B\'s spout');
+      await b.client.deletePipeline('ticker', { force: true });
+      const before = await commitCount(a.client, 'ticker');
+      await eventually(async () => ((await commitCount(a.client, 'ticker')) >= before + 3 ? true : undefined), 30_000, 'daemon A\'s spout to keep committing');
+      const info = await a.client.inspectPipeline('ticker');
+      assert.equal(info.state, 'running', info.reason);
+      // Each daemon's worker scratch is under its own data folder.
+      assert.ok(existsSync(join(dataA, 'workers')), 'daemon A keeps its workers\' scratch under its data folder');
+    } finally {
+      await b.client.deletePipeline('ticker', { force: true }).catch(() => undefined);
+      await b.stop();
+      await rm(dataB, { recursive: true, force: true });
+    }
+  });
+});
