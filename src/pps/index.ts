@@ -79,6 +79,10 @@ export function openPps(pfs: Pfs, executor: Executor): Pps {
     },
   });
 
+  ctx.events.on('jobEnded', (info) => {
+    void pipelines.noteJobEnded(info.pipeline, info.id, info.state, info.reason).catch(() => undefined);
+  });
+
   // Every finished commit may be an input of some pipeline.
   const onCommit = (info: CommitInfo): void => {
     void (async () => {

@@ -14,6 +14,7 @@ import type { CreatePipelineResponse, JobCounts, JobState, PipelineInfo, Pipelin
 import type { BranchRef, CommitRef } from '../api/types.js';
 import { SluiceError, isSluiceError } from '../errors/index.js';
 import type { PpsContext } from './pps-context.js';
+import { commandWarnings } from './command-check.js';
 import {
   applyDefaults, inputShorthand, parseSpecs, validateParsedSpec, visitInputs,
   type Input, type ParsedSpec, type ValidPipelineSpec,
@@ -69,7 +70,11 @@ export class PipelineService {
   private hooks: PipelineHooks | undefined;
   private credentials: PipelineCredentials | undefined;
 
-  constructor(private readonly ctx: PpsContext) {}
+  /**
+   * @param checkCommands whether to warn at create time about a transform.cmd this host cannot
+   *   run (command-check.ts): true for the local executor, which runs commands on the host.
+   */
+  constructor(private readonly ctx: PpsContext, private readonly checkCommands = true) {}
 
   setHooks(hooks: PipelineHooks): void {
     this.hooks = hooks;
@@ -85,12 +90,14 @@ export class PipelineService {
     const parsed = parseSpecs(text, opts.file === undefined ? {} : { file: opts.file });
     if (parsed.length === 0) throw new SluiceError('PPS_SPEC_INVALID', `${opts.file ?? 'spec'}: no pipeline spec found`);
     const ready: Array<{ spec: ValidPipelineSpec; parsed: ParsedSpec }> = [];
+    const commandNotes: string[] = [];
     for (const p of parsed) {
       const withDefaults = { ...p, spec: applyDefaults(p.spec, { now: new Date(this.ctx.now()) }) };
       validateParsedSpec(withDefaults);
       ready.push({ spec: withDefaults.spec, parsed: withDefaults });
+      if (this.checkCommands) commandNotes.push(...commandWarnings(withDefaults.spec, p.spec.transform?.image));
     }
-    const out: CreatePipelineResponse = { pipelines: [], warnings: parsed.flatMap((p) => p.warnings) };
+    const out: CreatePipelineResponse = { pipelines: [], warnings: [...parsed.flatMap((p) => p.warnings), ...commandNotes] };
     for (const { spec } of ready) {
       out.pipelines.push(await this.createOne(spec, opts.update === true || spec.update, opts.reprocess === true || spec.reprocess));
     }
@@ -245,6 +252,16 @@ export class PipelineService {
       lastJobState: (last?.state as JobState | undefined) ?? null,
       jobCounts: counts,
     };
+  }
+
+  /**
+   * Names the outcome of the pipeline's last job in its reason (`inspect pipeline` shows it), so
+   * a pipeline whose jobs fail says why without reading logs; a crashing pipeline keeps its own.
+   */
+  async noteJobEnded(name: string, jobId: string, state: string, reason: string): Promise<void> {
+    const q = this.ctx.db.updateTable('pipelines').where('name', '=', name).where('state', '!=', 'crashing');
+    if (state === 'failure') await q.set({ reason: `last job ${jobId} failed: ${reason}` }).execute();
+    else if (state === 'success') await q.set({ reason: '' }).where('reason', 'like', 'last job %').execute();
   }
 
   async setState(name: string, state: PipelineState, reason = ''): Promise<void> {

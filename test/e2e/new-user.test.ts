@@ -9,8 +9,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventually, startTestDaemon, type TestDaemon } from './harness.js';
+import { eventually, runCli, startTestDaemon, type TestDaemon } from './harness.js';
 import type { Client } from '../../src/client/index.js';
+import { packageRoot } from '../../src/lib/version.js';
+
+const SEEDS = join(packageRoot(), 'test', 'fixtures', 'seed-specs');
 
 /** The number of commits on repo@master (0 while there is none). */
 async function commitCount(c: Client, repo: string): Promise<number> {
@@ -67,6 +70,43 @@ describe('a new user on one host', { timeout: 300_000 }, () => {
       await c.deletePipeline('py', { force: true }).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('warns at create time about a script that is not on this host, and the states name why it fails', async () => {
+    const c = a.client;
+    const env = { ...process.env, PACHD_ADDRESS: a.daemon.address };
+    // Seed 003's spec as printed: a script only its image has.
+    const r = await runCli(['create', 'pipeline', '-f', join(SEEDS, 'seed-003-spout-marker.json')], env);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /warning: pipeline "spoutmarker": transform\.cmd names the script \/spout-marker-example\.py, which does not exist on this host; the local executor runs transform\.cmd on this host and does not use transform\.image "spout-marker:v1"/);
+    const crashing = await eventually(async () => {
+      const info = await c.inspectPipeline('spoutmarker');
+      return info.state === 'crashing' ? info : undefined;
+    }, 30_000, 'the spout to show crashing');
+    assert.match(crashing.reason, /spout-marker-example\.py/);
+    await c.deletePipeline('spoutmarker', { force: true });
+
+    // A transform: `create pipeline` warns; the job and then the pipeline name the reason.
+    await c.createRepo('gone-in');
+    await c.putFile('gone-in', 'master', '/a', Buffer.from('a'));
+    const spec = JSON.stringify({ pipeline: { name: 'gone' }, input: { pfs: { repo: 'gone-in', glob: '/*' } }, transform: { cmd: ['python3', '/tmp/sluice-no-such-dir/proc.py'], image: 'python:3.11' } });
+    const res = await c.createPipeline(spec);
+    assert.equal(res.warnings.length, 1);
+    assert.match(res.warnings[0] ?? '', /the script \/tmp\/sluice-no-such-dir\/proc\.py, which does not exist on this host/);
+    const missing = await c.createPipeline(JSON.stringify({ pipeline: { name: 'nocmd' }, input: { pfs: { repo: 'gone-in', glob: '/*' } }, transform: { cmd: ['sluice-no-such-program'] } }));
+    assert.match(missing.warnings[0] ?? '', /program "sluice-no-such-program" is not on the PATH user code gets/);
+    const job = await waitJobDone(c, 'gone');
+    assert.equal(job.state, 'failure');
+    assert.match(job.reason, /proc\.py/);
+    const info = await eventually(async () => {
+      const i = await c.inspectPipeline('gone');
+      return i.reason !== '' ? i : undefined;
+    }, 10_000, 'the pipeline to name the reason');
+    assert.match(info.reason, /^last job [0-9a-f]{32} failed: .*proc\.py/s);
+    const nocmd = await waitJobDone(c, 'nocmd');
+    assert.match(nocmd.reason, /user program "sluice-no-such-program" not found/);
+    await c.deletePipeline('gone', { force: true });
+    await c.deletePipeline('nocmd', { force: true });
   });
 
   it("hides the daemon's data folder (database, objects, scratch) from user code", async () => {
