@@ -1,5 +1,6 @@
 /**
- * examples/spout101 end to end, as its README runs it: `deploy.sh` (through the real CLI) creates
+ * examples/spout101 end to end, as Pachyderm's README runs it: `make deploy` (deploy.sh, through
+ * the real CLI) creates
  * the spout (stdlib Python over the HTTP API, found through PACH_CONFIG) and the processor;
  * the spout's commits flow into the processor, one job per spout commit, and 1K.txt / 2K.txt hold
  * every message by size.
@@ -7,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eventually, startTestDaemon, type TestDaemon } from './harness.js';
@@ -21,13 +23,17 @@ describe('examples/spout101', () => {
   });
   after(async () => t.stop());
 
-  it('runs the spout and the processor from deploy.sh', { timeout: 120_000 }, async () => {
+  it('runs the spout and the processor from `make deploy`', { timeout: 120_000 }, async () => {
     const c = t.client;
-    await run('sh', [join(packageRoot(), 'examples', 'spout101', 'deploy.sh')], {
+    const example = join(packageRoot(), 'examples', 'spout101');
+    await run('make', ['deploy'], {
+      cwd: example,
       env: { ...process.env, PACHD_ADDRESS: t.daemon.address, PACH_CONFIG: join(t.dataDir, 'no-config.json'), SPOUT_MIN_INTERVAL: '0.05', SPOUT_MAX_INTERVAL: '0.2', TMPDIR: t.dataDir },
     });
     const names = (await c.listPipelines()).map((p) => p.name).sort();
     assert.deepEqual(names, ['processor', 'spout']);
+    // make's built-in rule for deploy.sh would have written a file named deploy instead.
+    assert.equal(existsSync(join(example, 'deploy')), false);
     assert.equal((await c.inspectPipeline('spout')).input, 'none');
     // Each round of two messages is one commit. The spout starts before the processor exists,
     // so its first commits are covered by the processor's first job (over the head, as in
