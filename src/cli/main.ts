@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
     exitNow: (code) => exit(code),
   });
-  const program = buildProgram(ctx, programName(process.argv[1]));
+  const program = buildProgram(ctx, programName(process.argv[1], process.env));
   let code = 0;
   try {
     await program.parseAsync(process.argv);

@@ -56,5 +56,7 @@ describe('the program', () => {
     assert.equal(programName('/usr/local/bin/pachctl'), 'pachctl');
     assert.equal(programName('/work/main/bin/sluice.js'), 'sluice');
     assert.equal(programName(undefined), 'sluice');
+    // A spout's /pach-bin/pachctl shim runs bin/sluice.js: it says which name it was.
+    assert.equal(programName('/work/main/bin/sluice.js', { SLUICE_INVOKED_AS: 'pachctl' }), 'pachctl');
   });
 });

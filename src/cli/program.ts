@@ -11,8 +11,14 @@ import { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { registerCommands } from './commands/index.js';
 
-/** The name the user typed: `pachctl` or `sluice`. */
-export function programName(argv1: string | undefined): string {
+/**
+ * The name the user typed: `pachctl` or `sluice`. A shim that runs `node …/bin/sluice.js` under
+ * another name (a spout's `/pach-bin/pachctl`) says which in `SLUICE_INVOKED_AS`, since argv
+ * then names the script.
+ */
+export function programName(argv1: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): string {
+  const invoked = env.SLUICE_INVOKED_AS;
+  if (invoked !== undefined && /^[A-Za-z0-9._-]+$/.test(invoked)) return invoked;
   const base = (argv1 ?? 'sluice').split(/[\\/]/).pop() ?? 'sluice';
   const name = base.replace(/\.(c|m)?js$/, '');
   return name === '' || name === 'main' ? 'sluice' : name;

@@ -47,6 +47,36 @@ export function specRepo(name: string): string {
 
 export type PipelineRow = Selectable<PipelinesTable>;
 
+/** Drops `""` values (proto3's "unset" for every string field, durations included), recursively. */
+function withoutEmptyStrings(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutEmptyStrings);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== '') out[k] = withoutEmptyStrings(x);
+  return out;
+}
+
+/**
+ * When `text` is what `inspect pipeline --raw` prints (a PipelineInfo: `name`, `type`,
+ * `specCommit` and the normalized `spec`), the spec inside it as JSON text, so that output can
+ * be edited and given back to `update pipeline`; otherwise undefined. The normalized spec spells
+ * unset durations as `""`, which the parser (as Pachyderm's) refuses, so those are dropped.
+ */
+export function specOfInspectOutput(text: string): string | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  const isInfo = typeof d.name === 'string' && typeof d.type === 'string' && typeof d.specCommit === 'object' && d.specCommit !== null
+    && typeof d.spec === 'object' && d.spec !== null && !Array.isArray(d.spec);
+  return isInfo ? JSON.stringify(withoutEmptyStrings(d.spec), null, 2) : undefined;
+}
+
 export interface PipelineHooks {
   /** Called after a pipeline is created or updated: make its first job, start its workers. */
   afterChange(name: string, jobId: string | null): Promise<void>;
@@ -87,7 +117,7 @@ export class PipelineService {
 
   /** Parses, validates and creates (or updates) every pipeline in a spec file's text. */
   async createPipelines(text: string, opts: { file?: string; update?: boolean; reprocess?: boolean } = {}): Promise<CreatePipelineResponse> {
-    const parsed = parseSpecs(text, opts.file === undefined ? {} : { file: opts.file });
+    const parsed = parseSpecs(specOfInspectOutput(text) ?? text, opts.file === undefined ? {} : { file: opts.file });
     if (parsed.length === 0) throw new SluiceError('PPS_SPEC_INVALID', `${opts.file ?? 'spec'}: no pipeline spec found`);
     const ready: Array<{ spec: ValidPipelineSpec; parsed: ParsedSpec }> = [];
     const commandNotes: string[] = [];

@@ -109,6 +109,37 @@ describe('a new user on one host', { timeout: 300_000 }, () => {
     await c.deletePipeline('nocmd', { force: true });
   });
 
+  it('takes `inspect pipeline --raw` back in `update pipeline`, and names an empty spec file', async () => {
+    const env = { ...process.env, PACHD_ADDRESS: a.daemon.address };
+    const dir = await mkdtemp('/tmp/sluice-newuser-cli-');
+    try {
+      await a.client.createRepo('raw-in');
+      await a.client.createPipeline(JSON.stringify({ pipeline: { name: 'raw' }, input: { pfs: { repo: 'raw-in', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'true'] }, datum_tries: 2 }));
+      const raw = await runCli(['inspect', 'pipeline', 'raw', '--raw'], env);
+      assert.equal(raw.code, 0, raw.err);
+      // Edited as a user would: a new description.
+      const doc = JSON.parse(raw.out) as { spec: Record<string, unknown> };
+      doc.spec.description = 'edited';
+      await writeFile(join(dir, 'raw.json'), JSON.stringify(doc, null, 2));
+      const up = await runCli(['update', 'pipeline', '-f', join(dir, 'raw.json')], env);
+      assert.equal(up.code, 0, up.err);
+      const info = await a.client.inspectPipeline('raw');
+      assert.equal(info.version, 2);
+      assert.equal(info.description, 'edited');
+      assert.equal((info.spec as { datumTries?: number }).datumTries, 2);
+
+      await writeFile(join(dir, 'empty.json'), '');
+      const empty = await runCli(['create', 'pipeline', '-f', join(dir, 'empty.json')], env);
+      assert.notEqual(empty.code, 0);
+      assert.equal(empty.err, `error: no pipeline spec given: ${join(dir, 'empty.json')} is empty\n`);
+      const stdin = await runCli(['create', 'pipeline'], env, '');
+      assert.match(stdin.err, /^error: no pipeline spec given: stdin is empty/);
+      await a.client.deletePipeline('raw', { force: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("hides the daemon's data folder (database, objects, scratch) from user code", async () => {
     const c = a.client;
     await c.createRepo('probe-in');

@@ -8,11 +8,15 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { subcommand } from '../command-tree.js';
+import { SluiceError } from '../../client/index.js';
 import { readSpecSource } from './pps-args.js';
 
 /** Sends a spec file to the daemon (shared with `update pipeline`). */
 export async function sendSpecs(ctx: CliContext, file: string, opts: { update?: boolean; reprocess?: boolean } = {}): Promise<void> {
   const { text, name } = await readSpecSource(ctx, file);
+  if (text.trim() === '') {
+    throw new SluiceError('INVALID_ARGUMENT', name === 'stdin' ? 'no pipeline spec given: stdin is empty (pass the spec with -f FILE, or pipe it in)' : `no pipeline spec given: ${name} is empty`);
+  }
   const res = await ctx.client().createPipeline(text, {
     file: name,
     ...(opts.update === true ? { update: true } : {}),

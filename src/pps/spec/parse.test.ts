@@ -297,6 +297,9 @@ describe('parseSpecs: field names and values', () => {
     assert.match(camelErr.message, /unknown field "outputBrnch" in the pipeline spec \(did you mean "outputBranch"\?\)/);
     const nested = syntaxError(() => parseSpecs('{"input": {"cross": [{"pfs": {"repo": "a", "glog": "/"}}]}}'));
     assert.match(nested.message, /unknown field "glog" in input\.cross\[0\]\.pfs \(did you mean "glob"\?\)/);
+    // Two letters swapped is one edit: a short name still gets its hint.
+    const swapped = syntaxError(() => parseSpecs('{"pipeline": {"name": "p"}, "transform": {"imgae": "x"}}'));
+    assert.match(swapped.message, /unknown field "imgae" in transform \(did you mean "image"\?\)/);
     const far = syntaxError(() => parseSpecs('{"zzzzzz": 1}'));
     assert.match(far.message, /unknown field "zzzzzz" in the pipeline spec$/);
   });

@@ -62,7 +62,7 @@ describe('prepareSpoutEnvironment', () => {
     });
     assert.equal((await stat(join(dir, 'pachctl', 'config.json'))).mode & 0o777, 0o600, 'the token is readable by its owner only');
     const shim = await readFile(join(dir, 'pach-bin', 'pachctl'), 'utf8');
-    assert.equal(shim, `#!/bin/sh\nexec '${process.execPath}' '${join(dir, "it'\\''s here.js")}' "$@"\n`);
+    assert.equal(shim, `#!/bin/sh\nSLUICE_INVOKED_AS=pachctl exec '${process.execPath}' '${join(dir, "it'\\''s here.js")}' "$@"\n`);
     // The shim runs node with the CLI path and the arguments, quoting intact.
     await writeFile(join(dir, "it's here.js"), 'console.log(JSON.stringify(process.argv.slice(2)))\n');
     const out = await run(join(dir, 'pach-bin', 'sluice'), ['put', 'file', 'a b']);

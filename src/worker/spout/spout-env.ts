@@ -87,8 +87,9 @@ export async function prepareSpoutEnvironment(opts: SpoutEnvironmentOptions): Pr
   const config = spoutConfig(opts);
   // The token is a secret: only the worker's user (which user code runs as) may read it.
   await writeFile(join(configDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  const shim = `#!/bin/sh\nexec ${shellQuote(opts.nodePath)} ${shellQuote(opts.cliPath)} "$@"\n`;
   for (const name of ['pachctl', 'sluice']) {
+    // SLUICE_INVOKED_AS: help and errors say `pachctl`, not the script's name.
+    const shim = `#!/bin/sh\nSLUICE_INVOKED_AS=${name} exec ${shellQuote(opts.nodePath)} ${shellQuote(opts.cliPath)} "$@"\n`;
     const path = join(binDir, name);
     await writeFile(path, shim);
     await chmod(path, 0o755);
