@@ -47,12 +47,19 @@ function parseAndValidate(text: string, file: string): ParsedSpec[] {
   return specs;
 }
 
+// The corpus is Pachyderm's example specs, kept beside the project (../shared), not in it. CI
+// (CI=true or REQUIRE_SERVICES=1, as .ci/run sets) has it and must run it; a clone without it
+// skips these tests, saying so, rather than failing.
+const MUST_HAVE_CORPUS = process.env.CI === 'true' || process.env.REQUIRE_SERVICES === '1';
+
 describe('the compatibility corpus', () => {
-  it('is present', () => {
-    assert.ok(
-      CORPUS !== undefined,
-      `the compatibility corpus was not found: looked for ../shared/pachyderm-specs from ${process.cwd()} and from ${here}`,
-    );
+  const missing = `the compatibility corpus was not found: looked for ../shared/pachyderm-specs from ${process.cwd()} and from ${here}`;
+  it('is present', (t) => {
+    if (CORPUS === undefined && !MUST_HAVE_CORPUS) {
+      t.skip(`${missing}; its tests are skipped (put the shared folder beside the project to run them; CI=true makes its absence a failure)`);
+      return;
+    }
+    assert.ok(CORPUS !== undefined, missing);
   });
   if (CORPUS === undefined) return;
 
