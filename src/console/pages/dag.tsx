@@ -144,7 +144,7 @@ export function DagPage(props: { session: Session }) {
                 <g class={`node pipeline st-${st.cls}${spout ? ' spout' : ''}`} data-node={n.id} data-state={st.label} data-type={p.type}>
                   <title>{st.reason !== '' ? `${p.name}: ${st.label}: ${st.reason}` : `${p.name}: ${st.label}`}</title>
                   <rect x={x} y={y} width={NODE_W} height={NODE_H} rx={spout ? 28 : 8} />
-                  <text x={x + 10} y={y + 18} class="name">{spout ? '⛲ ' : '⚙ '}{truncate(p.name, 20)}</text>
+                  <text x={x + 10} y={y + 18} class="name">{spout ? '◉ ' : '⚙ '}{truncate(p.name, 20)}</text>
                   <text x={x + 10} y={y + 35} class="state">{spout ? 'spout · ' : ''}{st.label}{st.reason !== '' ? `: ${truncate(st.reason, 16)}` : ''}</text>
                   <text x={x + 10} y={y + 52} class="counts">
                     jobs ✓{jc.success} ✗{jc.failure} ▶{jc.running + jc.starting + jc.created + jc.finishing} · w{p.workersRunning}/{p.parallelism}
@@ -171,7 +171,7 @@ export function DagPage(props: { session: Session }) {
           );
         })}
       </svg>
-      <p class="muted legend">▤ repo · ⚙ pipeline · ⛲ spout · updates every second</p>
+      <p class="muted legend">▤ repo · ⚙ pipeline · ◉ spout (dashed) · updates every second</p>
     </div>
   );
 }
