@@ -118,6 +118,11 @@ describe('the web console in chromium', { skip: haveChromium ? false : `no chrom
     await page.locator('polyline[data-from="repo:events"][data-to="pipeline:fails"]').waitFor({ state: 'attached' });
     // The failing pipeline's node says so once its job has failed.
     await page.locator('g[data-node="pipeline:fails"][data-state="last job failed"]').waitFor();
+    // A commit made through the CLI moves the repo node's head without a reload.
+    await cli(['put', 'file', 'events@master:/dag.txt'], 'seen on the DAG\n');
+    const [head] = await client.listCommits('events', { branch: 'master', limit: 1 });
+    assert.ok(head !== undefined);
+    await page.locator(`g[data-node="repo:events"][data-head="${head.id}"]`).waitFor();
     await shot(page, 'dag');
     // Clicking a node opens it.
     await page.locator('g[data-node="repo:events"]').click();
@@ -218,8 +223,25 @@ describe('the web console in chromium', { skip: haveChromium ? false : `no chrom
       await admin.locator('form.login button[type=submit]').click();
       await admin.locator('g[data-node="repo:events"]').waitFor();
       await admin.goto(`${base}/#/pipeline/fails`);
-      await admin.locator('#stop').waitFor();
       await admin.locator('#edit').waitFor();
+      // Its buttons work: stop, then start again.
+      await admin.locator('#stop').click();
+      await admin.locator('#pipeline-state', { hasText: 'paused' }).waitFor();
+      assert.equal((await root.inspectPipeline('fails')).stopped, true);
+      await admin.locator('#start').click();
+      await admin.locator('#stop').waitFor();
+      assert.equal((await root.inspectPipeline('fails')).stopped, false);
+      // Update through the JSON editor: the current spec with a new description makes version 2.
+      await admin.locator('#edit').click();
+      const editor = admin.locator('#spec-editor');
+      const edited = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+      edited.description = 'edited in the console';
+      await editor.fill(JSON.stringify(edited, null, 2));
+      await admin.locator('#save').click();
+      await admin.locator('.ok', { hasText: 'updated to version 2' }).waitFor();
+      const updated = await root.inspectPipeline('fails');
+      assert.equal(updated.version, 2);
+      assert.equal(updated.description, 'edited in the console');
     } finally {
       await root.close();
     }

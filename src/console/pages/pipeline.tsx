@@ -14,6 +14,19 @@ import { Badge, ErrorBox, Progress, Section } from '../widgets.js';
 import { LogView } from '../logs.js';
 import { pipelineStatus } from './dag.js';
 
+/**
+ * The spec to edit: the normalized spec without its empty strings and nulls. The daemon fills
+ * unset fields with "" (e.g. `datumTimeout`), which its own parser refuses when the spec is
+ * sent back; leaving them out keeps the defaults.
+ */
+export function editableSpec(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(editableSpec);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== '' && x !== null) out[k] = editableSpec(x);
+  return out;
+}
+
 export function PipelinePage(props: { session: Session; name: string }) {
   const { session, name } = props;
   const info = usePoll(() => session.client.inspectPipeline(name), 2000, [name]);
@@ -185,7 +198,7 @@ function SpecSection(props: { session: Session; name: string; version: number | 
           </p>
           <pre class="spec" id="spec">{JSON.stringify(current.spec, null, 2)}</pre>
           {owner && (
-            <button id="edit" onClick={() => { setEditing(JSON.stringify(current.spec, null, 2)); setNote(''); }}>update…</button>
+            <button id="edit" onClick={() => { setEditing(JSON.stringify(editableSpec(current.spec), null, 2)); setNote(''); }}>update…</button>
           )}
         </>
       )}
