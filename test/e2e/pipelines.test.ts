@@ -14,7 +14,7 @@ import { isSluiceError, type Client, type JobInfo } from '../../src/client/index
 import { packageRoot } from '../../src/lib/version.js';
 
 const FIX = join(packageRoot(), 'test', 'fixtures', 'pipelines');
-// Outside /tmp: user code sees a private /tmp, but the host's other folders read-only.
+// Outside /tmp (where, until issue 13, user code saw only a private /tmp of its own).
 const GATES = join(packageRoot(), '.sluice-test-gates');
 
 function spec(name: string, input: unknown, cmd: string[], extra: Record<string, unknown> = {}): string {

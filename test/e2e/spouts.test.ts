@@ -20,7 +20,7 @@ import { packageRoot } from '../../src/lib/version.js';
 
 const FIX = join(packageRoot(), 'test', 'fixtures', 'spouts');
 const PIPELINES = join(packageRoot(), 'test', 'fixtures', 'pipelines');
-// Outside /tmp: user code sees a private /tmp, but the host's other folders read-only. A folder
+// Outside /tmp (where, until issue 13, user code saw only a private /tmp of its own). A folder
 // of its own, so that other test files that clean theirs up do not take these gates away.
 const GATES = join(packageRoot(), '.sluice-test-gates-spouts');
 

@@ -9,8 +9,8 @@
  *   pachctl-shaped config whose active context `spout` holds `pachd_address` (the daemon this
  *   worker talks to), `session_token` (the pipeline's token, when there is one),
  *   `pipeline_name` and `output_branch` (so `put file` with no repo or branch writes the spout's
- *   own output). The host file lives in the worker's scratch folder, mode 0600, bound read-only:
- *   bubblewrap gives user code a private `/tmp`, so the file could not be placed there;
+ *   own output). The host file lives in the worker's scratch folder, mode 0600, bound read-only
+ *   (the scratch folder sits in the daemon's data folder, which user code otherwise cannot see);
  * - Pachyderm's variables: `PPS_PIPELINE_NAME`, `PPS_SPEC_COMMIT` (the spec commit id) and
  *   `PACH_JOB_ID`. A 2.x spout has no job; 1.x set the literal `spout`. Sluice sets the spec
  *   commit id, the id its transform pipelines give the job they run at creation, so the value
