@@ -55,7 +55,9 @@ function isWorker(p: Proc): boolean {
 
 /** The user code of the worker `worker`: counter.py (not bwrap itself) below that worker. */
 function isUserCode(p: Proc, all: Proc[], worker: number): boolean {
-  if (!p.argv.some((a) => a.endsWith('counter.py')) || (p.argv[0] ?? '').endsWith('bwrap')) return false;
+  // Not bwrap itself, nor the sandbox preamble's shell (or its short-lived forks, which carry
+  // the same argv until they exec mount or mkdir).
+  if (!p.argv.some((a) => a.endsWith('counter.py')) || (p.argv[0] ?? '').endsWith('bwrap') || p.argv.includes('sluice-sandbox')) return false;
   const byPid = new Map(all.map((q) => [q.pid, q]));
   for (let q: Proc | undefined = p, depth = 0; q !== undefined && depth < 6; q = byPid.get(q.ppid), depth++) {
     if (q.ppid === worker) return true;
