@@ -296,6 +296,14 @@ export class JobService {
     for (;;) {
       const job = await db.selectFrom('jobs').selectAll().where('pipeline', '=', name).where('state', '=', 'running').orderBy('seq').executeTakeFirst();
       if (job === undefined) return null;
+      // A worker runs one datum at a time and claims only when it has none: a datum it still
+      // holds was handed to it in an answer it never got (a cut connection, a retried report),
+      // so it goes back to the queue, its attempt not counted, instead of waiting for ever.
+      const held = await db.selectFrom('datums').select('idx').where('pipeline', '=', name).where('job', '=', job.id).where('state', '=', 'running').where('worker', '=', worker).execute();
+      for (const h of held) {
+        await db.updateTable('datums').set((eb) => ({ state: 'pending', worker: null, attempt: eb('attempt', '-', 1) }))
+          .where('pipeline', '=', name).where('job', '=', job.id).where('idx', '=', h.idx).where('state', '=', 'running').where('worker', '=', worker).execute();
+      }
       const datum = await db.selectFrom('datums').selectAll().where('pipeline', '=', name).where('job', '=', job.id).where('state', '=', 'pending').orderBy('idx').executeTakeFirst();
       if (datum === undefined) return null;
       const res = await db.updateTable('datums').set({ state: 'running', worker, attempt: datum.attempt + 1 })
