@@ -9,6 +9,8 @@
  *   is ready, which is what keeps trigger latency low, so there is no sleep between claims. An
  *   empty answer that comes back early (a daemon that will not hold the request) is backed off,
  *   so a misbehaving daemon cannot make the worker spin.
+ *   With a client that has `reportDatumAndClaim` (the SDK's does), the report also brings the
+ *   next datum when one is pending, and the worker goes from idle straight to running it.
  * - running: `runDatum`, then its logs are flushed and the result reported. Transient daemon
  *   failures (connection refused, 503) are retried by `DAEMON_RETRY` (unbounded, 100 ms doubling
  *   to 5 s, jittered): a claim, a datum whose download/upload was cut, a report. Any other
