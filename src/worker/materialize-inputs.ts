@@ -3,6 +3,9 @@
  * `getFile` written to `pfs/<name><path>`; an input of type `dir` is one `getTar` unpacked
  * under `pfs/<name><path>`. Contents stream to disk; nothing is held in memory whole.
  *
+ * `lazy` file inputs become named pipes that stream when read (lazy-inputs.ts), when the caller
+ * passes a `LazyFeeds`; `lazy` directories are downloaded as usual.
+ *
  * `empty_files` (Pachyderm's option for code that needs only names): a file input becomes an
  * empty file without any download; a directory input is unpacked with every file empty (its tar
  * still streams past, since only the listing is needed but the tar is what the API serves).
@@ -25,6 +28,7 @@ import tarStream from 'tar-stream';
 import type { DatumInput } from '../api/pps-types.js';
 import { isSluiceError, SluiceError } from '../errors/index.js';
 import { cleanPath } from '../lib/paths.js';
+import type { LazyFeeds } from './lazy-inputs.js';
 
 /** The SDK reads the worker needs (a `Client` is one). */
 export interface InputSource {
@@ -116,7 +120,14 @@ export function distinctInputs(inputs: readonly DatumInput[]): DatumInput[] {
 }
 
 /** Materialises every input of a datum under `pfsDir`; returns the bytes downloaded. */
-export async function materializeInputs(source: InputSource, inputs: readonly DatumInput[], pfsDir: string, signal: AbortSignal): Promise<number> {
+export async function materializeInputs(
+  source: InputSource,
+  inputs: readonly DatumInput[],
+  pfsDir: string,
+  signal: AbortSignal,
+  /** Where `lazy` file inputs go (named pipes served while user code runs); without it they are downloaded. */
+  lazy?: LazyFeeds,
+): Promise<number> {
   let bytes = 0;
   for (const input of distinctInputs(inputs)) {
     signal.throwIfAborted();
@@ -125,6 +136,10 @@ export async function materializeInputs(source: InputSource, inputs: readonly Da
       await mkdir(dirname(dest), { recursive: true });
       if (input.emptyFiles === true) {
         await writeFile(dest, '', { mode: 0o644 });
+        continue;
+      }
+      if (input.lazy === true && lazy !== undefined) {
+        lazy.add(dest, input);
         continue;
       }
       bytes += await writeStream(dest, await source.getFile(input.repo, input.commit, input.path), signal);
@@ -141,5 +156,6 @@ export async function materializeInputs(source: InputSource, inputs: readonly Da
     }
     bytes += await extractTar(dest, tar, signal, input.emptyFiles === true);
   }
+  await lazy?.start();
   return bytes;
 }

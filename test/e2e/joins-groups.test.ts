@@ -217,4 +217,30 @@ describe("join and group inputs with Pachyderm's examples", () => {
     const after = await listDatums('outer_on_stores', outerStores.id);
     assert.deepEqual(datumSet(after.files), datumSet([...OUTER_STORES.filter((d) => d[0] !== 'stores:/STOREID4.txt'), ['returns:/ORDERW999999_STOREID4.txt', 'stores:/STOREID4.txt']]));
   });
+  it('streams lazy inputs through named pipes and gives empty_files inputs their names only, in the sandbox', async () => {
+    const file = join(work, 'lazy_join.json');
+    await writeFile(file, JSON.stringify({
+      pipeline: { name: 'lazy_join' },
+      input: {
+        join: [
+          { pfs: { repo: 'stores', glob: '/STOREID(*).txt', join_on: '$1', lazy: true } },
+          { pfs: { repo: 'returns', glob: '/*_STOREID(*).txt', join_on: '$1', empty_files: true } },
+        ],
+      },
+      transform: {
+        cmd: ['sh'],
+        stdin: [
+          'set -e',
+          'key=$PACH_DATUM_stores_JOIN_ON',
+          'if [ -p "$stores" ]; then kind=fifo; else kind=file; fi',
+          'echo "$kind $(cat "$stores" | wc -c) $(cat "$returns" | wc -c) $(basename "$returns")" > /pfs/out/$key-$(basename "$returns")',
+        ],
+      },
+    }));
+    await ok(['create', 'pipeline', '-f', file]);
+    const job = await nthJob('lazy_join', 1);
+    assert.equal(job.datums.total, 4, 'three matched returns and the new one at store 4');
+    const store5 = (await readFile(join(FIX, 'stores', 'STOREID5.txt'))).length;
+    assert.equal(await ok(['get', 'file', 'lazy_join@master:/5-ORDERW080231_STOREID5.txt']), `fifo ${store5} 0 ORDERW080231_STOREID5.txt\n`);
+  });
 });
