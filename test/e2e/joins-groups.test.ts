@@ -108,13 +108,28 @@ describe("join and group inputs with Pachyderm's examples", () => {
     return { files, states };
   }
 
-  async function createFrom(fixture: string, edit: (spec: Record<string, unknown>) => void = () => undefined): Promise<void> {
+  /** The FILES of `list datum -f <spec>` (Pachyderm's dry run), as `listDatums` gives them. */
+  async function previewDatums(file: string): Promise<string[][]> {
+    const rows = lines(await ok(['list', 'datum', '-f', file]));
+    assert.match(rows[0] ?? '', /^ID +FILES +STATUS +TIME$/);
+    return rows.slice(1).map((row) => {
+      const m = /^(\S+) +(.+?) +- +-$/.exec(row);
+      assert.ok(m !== null, row);
+      return m[2]!.split(', ').map((f) => f.replace(/@[0-9a-f]{32}:/, ':'));
+    });
+  }
+
+  async function specFile(fixture: string, edit: (spec: Record<string, unknown>) => void = () => undefined): Promise<string> {
     const text = (await readFile(join(FIX, fixture), 'utf8')).replace('"BY_KEY"', JSON.stringify(join(FIX, 'by-key.sh'))).replace('"LIST_GROUP"', JSON.stringify(join(FIX, 'list-group.sh')));
     const spec = JSON.parse(text) as Record<string, unknown>;
     edit(spec);
     const file = join(work, `${(spec.pipeline as { name: string }).name}.json`);
     await writeFile(file, JSON.stringify(spec, null, 2));
-    await ok(['create', 'pipeline', '-f', file]);
+    return file;
+  }
+
+  async function createFrom(fixture: string, edit?: (spec: Record<string, unknown>) => void): Promise<void> {
+    await ok(['create', 'pipeline', '-f', await specFile(fixture, edit)]);
   }
 
   /** Sets `outer_join` on the join's inputs by repo, as the examples' README has the user do. */
@@ -138,6 +153,16 @@ describe("join and group inputs with Pachyderm's examples", () => {
     }
   });
   after(async () => stopDaemon());
+
+  it('previews the datums of a spec with list datum -f, as the docs do, creating nothing', async () => {
+    assert.deepEqual(datumSet(await previewDatums(await specFile('inner_join.json'))), datumSet(INNER));
+    assert.deepEqual(datumSet(await previewDatums(await specFile('outer_join.json', outer('outer_preview', { returns: true })))), datumSet(OUTER_RETURNS));
+    assert.deepEqual(datumSet(await previewDatums(await specFile('retail_group.json'))), datumSet(RETAIL));
+    assert.deepEqual(lines(await ok(['list', 'pipeline'])).slice(1), [], 'no pipeline was created');
+    const both = await runCli(['list', 'datum', 'inner_join@0123456789abcdef0123456789abcdef', '-f', await specFile('inner_join.json')], env);
+    assert.notEqual(both.code, 0);
+    assert.match(both.err, /^error: can't specify both a job and a pipeline spec/);
+  });
 
   it('forms the inner join datums the docs list, one per purchase with its store', async () => {
     await createFrom('inner_join.json');
