@@ -226,7 +226,8 @@ export function jobDetail(j: JobInfo, now: number): string {
 
 /** A `list datum` row: FILES as `repo@commit:path`, joined with `, `; TIME is not recorded (`-`). */
 export function datumRow(d: DatumInfo): string[] {
-  return [d.id === '' ? '-' : d.id, d.inputs.map((i) => `${i.repo}@${i.commit}:${i.path}`).join(', '), d.state, '-'];
+  // A datum of no job (`list datum -f`) has no state yet: '-', as pachctl prints it.
+  return [d.id === '' ? '-' : d.id, d.inputs.map((i) => `${i.repo}@${i.commit}:${i.path}`).join(', '), d.job === '' ? '-' : d.state, '-'];
 }
 
 /** One log line as `logs` prints it: the message alone, one per line. */

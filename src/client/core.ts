@@ -362,6 +362,18 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
     return this.call('GET', `/pipelines/${seg(pipeline)}/jobs/${seg(job)}/datums`);
   }
 
+  /**
+   * The datums a pipeline spec would have over its inputs' current heads (`list datum -f`);
+   * nothing is created.
+   * @example
+   * ```ts
+   * const datums = await client.previewDatums(await readFile('inner_join.json', 'utf8'), { file: 'inner_join.json' });
+   * ```
+   */
+  async previewDatums(spec: string, opts: { file?: string } = {}): Promise<DatumInfo[]> {
+    return this.call('POST', '/datums/preview', { json: { spec, ...(opts.file !== undefined ? { file: opts.file } : {}) } });
+  }
+
   /** Log lines of user code and of the system, oldest first; with `follow`, new lines as they come. */
   async *getLogs(opts: { pipeline?: string; job?: string; datum?: string; follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
     const ac = new AbortController();

@@ -23,7 +23,7 @@ import { commitStage, finishCommitTx, getCommitRow, startCommitTx, commitInfo } 
 import type { PpsContext } from './pps-context.js';
 import { computeDatums, datumHash, type InputCommits } from './datums.js';
 import { leafInputs, specRepo, type PipelineRow, type PipelineService } from './pipelines.js';
-import { parseDuration, type ValidPipelineSpec } from './spec/index.js';
+import { applyDefaults, parseDuration, parseSpecs, validateParsedSpec, type ValidPipelineSpec } from './spec/index.js';
 
 type JobRow = Selectable<JobsTable>;
 
@@ -458,6 +458,28 @@ export class JobService {
       q = q.where('pipeline', '=', opts.pipeline);
     }
     return Promise.all((await q.execute()).map((r) => this.jobInfo(r)));
+  }
+
+  /**
+   * Pachyderm's `list datum -f <spec>`: the datums the first spec in `text` would have over its
+   * inputs' current heads, without creating anything (the pipeline need not exist). Each is
+   * `pending` with no job. An input repo that does not exist is an error; an input with no
+   * finished commit yet gives no datums, as it gives no job.
+   */
+  async previewDatums(text: string, opts: { file?: string } = {}): Promise<DatumInfo[]> {
+    const [first] = parseSpecs(text, opts.file === undefined ? {} : { file: opts.file });
+    if (first === undefined) throw new SluiceError('PPS_SPEC_INVALID', `${opts.file ?? 'spec'}: no pipeline spec found`);
+    const withDefaults = { ...first, spec: applyDefaults(first.spec, { now: new Date(this.ctx.now()) }) };
+    validateParsedSpec(withDefaults);
+    const spec = withDefaults.spec;
+    if (spec.input === undefined) return [];
+    for (const leaf of leafInputs(spec.input)) {
+      if (leaf.kind === 'pfs') await this.ctx.pfs.service.inspectRepo(leaf.repo);
+    }
+    const inputs = await this.inputCommits(spec);
+    if (inputs === undefined) return [];
+    const datums = await computeDatums(this.ctx.pfs, spec.input, new Map(inputs.map((c) => [c.repo, c])));
+    return datums.map((d) => ({ id: d.id, job: '', state: 'pending', inputs: d.inputs, tries: 0, reason: '' }));
   }
 
   async datums(pipeline: string, id: string): Promise<DatumInfo[]> {

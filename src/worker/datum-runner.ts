@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import type { DatumTask } from '../api/pps-types.js';
 import { isSluiceError } from '../errors/index.js';
 import { collectOutput, packOutput } from './output-collector.js';
+import { LazyFeeds } from './lazy-inputs.js';
 import { materializeInputs } from './materialize-inputs.js';
 import { isTransient } from './retry-policy.js';
 import { userCodeEnv } from './user-code-env.js';
@@ -125,14 +126,23 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
     if (e !== undefined) void e.upload.then((u) => u.abort()).catch(() => undefined);
     return deps.client.createUpload();
   };
+  const lazy = new LazyFeeds(deps.client);
   try {
     let bytesDownloaded: number;
     try {
-      bytesDownloaded = await materializeInputs(deps.client, task.inputs, pfsDir, signal);
+      bytesDownloaded = await materializeInputs(deps.client, task.inputs, pfsDir, signal, lazy);
     } catch (err) {
       if (signal.aborted || isTransient(err)) throw err;
       return fail(`cannot download its inputs: ${errorMessage(err)}`);
     }
+    /** Ends the lazy inputs' streams once user code is done; a file it read must have arrived whole. */
+    const lazyFailure = async (): Promise<string | undefined> => {
+      const got = await lazy.close();
+      bytesDownloaded += got.bytes;
+      if (got.error === undefined) return undefined;
+      if (isTransient(got.error)) throw got.error;
+      return `cannot stream a lazy input: ${errorMessage(got.error)}`;
+    };
 
     const env = userCodeEnv(task, deps.workerEnv ?? process.env);
     const run = async (cmd: string[], stdin: string[]): Promise<RunResult> =>
@@ -153,6 +163,8 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
     early.upload.catch(() => undefined); // awaited (and its failure seen) by takeUpload
     system('beginning to run user code');
     const res = await run(t.cmd, t.stdin);
+    const lazyWhy = await lazyFailure();
+    if (lazyWhy !== undefined) return fail(lazyWhy, { bytesDownloaded });
     if (!accepted(res, t.acceptReturnCode)) {
       const what = describeRun(res, task.datumTimeoutMs, 'user code');
       system(`errored running user code after ${res.durationMs} ms: ${what}`);
@@ -195,6 +207,7 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
     return { ...base, success: true, uploadId: upload.id, bytesDownloaded, bytesUploaded };
   } finally {
     if (early !== undefined) void early.upload.then((u) => u.abort()).catch(() => undefined);
+    await lazy.close();
     await removeScratch(dir);
   }
 }

@@ -324,3 +324,19 @@ describe('parseCronSpec', () => {
     assert.deepEqual(parseCronSpec(''), { error: 'empty spec string' });
   });
 });
+
+describe('validateSpec: join and group inputs', () => {
+  it('accepts joins and groups with capture-group globs, and an empty join_on or group_by', () => {
+    const join = { join: [{ pfs: { repo: 'a', glob: '/(*).txt', join_on: '$1', outer_join: true } }, { pfs: { repo: 'b', glob: '/*', lazy: true } }] };
+    const group = { group: [{ pfs: { repo: 'c', glob: '/*-(*)', group_by: '$1', empty_files: true } }] };
+    for (const input of [join, group, { cross: [join, group] }]) {
+      for (const p of parseSpecs(specText({ input }))) validateParsedSpec({ ...p, spec: applyDefaults(p.spec) });
+    }
+  });
+
+  it('refuses a glob that does not compile, pointing at it', () => {
+    const err = invalid(specText({ input: { join: [{ pfs: { repo: 'a', glob: '/(*.txt', join_on: '$1' } }, { pfs: { repo: 'b', glob: '/*' } }] } }));
+    assert.match(err.message, /^invalid glob pattern "\/\(\*\.txt": "\(" is not closed by "\)"$/);
+    assert.equal(err.details?.field, 'input.join[0].pfs.glob');
+  });
+});

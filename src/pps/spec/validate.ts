@@ -18,13 +18,15 @@
  *
  * Deliberate additions beyond Pachyderm (each says so in its message): git inputs (1.x
  * githooks) are refused as unsupported; input names that are not a single path element are
- * refused (they become directories under /pfs); negative `datum_tries` and timeouts are refused;
+ * refused (they become directories under /pfs); a glob that does not compile is refused;
+ * negative `datum_tries` and timeouts are refused;
  * `pfs.repo` missing is reported before the (derived) name is; a spout marker must also not
  * climb (`..`) or start with `out/`.
  */
 import { CronExpressionParser } from 'cron-parser';
 import { SluiceError } from '../../errors/index.js';
 import { MAX_NAME_LENGTH, isValidName } from '../../lib/names.js';
+import { compileGlob } from '../../lib/pach-glob.js';
 import { DEFAULT_SERVICE_TYPE } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { type Input, type ParsedSpec, type PipelineSpec, REPROCESS_SPECS, type SpecPosition, type ValidPipelineSpec } from './types.js';
@@ -153,6 +155,7 @@ class Validator {
       if (name === '') throw this.fail('input must specify a name', `${at}.name`);
       this.inputName(name, pfs.name === '' ? `${at}.repo` : `${at}.name`);
       if (!pfs.s3 && pfs.glob === '') throw this.fail('input must specify a glob', `${at}.glob`);
+      if (pfs.glob !== '') this.glob(pfs.glob, `${at}.glob`);
       if (pfs.s3 && pfs.glob !== '/') {
         throw this.fail(
           `inputs that set 's3' to 'true' must also set 'glob', to "/", as the S3 gateway is only able to expose data at the commit level`,
@@ -194,6 +197,15 @@ class Validator {
       throw this.fail('git inputs are not supported by Sluice (Pachyderm removed githook inputs in 2.0)', `${path}.git`);
     }
     if (set === 0) throw this.fail('no input set', path);
+  }
+
+  /** A glob Sluice cannot compile would fail every job: refuse it at create time (Sluice's addition). */
+  private glob(glob: string, field: string): void {
+    try {
+      compileGlob(glob);
+    } catch (err) {
+      throw this.fail(err instanceof Error ? err.message : String(err), field);
+    }
   }
 
   /** An input name becomes the directory /pfs/<name>: refuse `out` and anything not one element. */

@@ -46,6 +46,11 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
     });
     app.post<{ Params: Params }>('/pipelines/:name/jobs/:id/stop', async (req) => jobs.stopJob(req.params.name, req.params.id));
     app.get<{ Params: Params }>('/pipelines/:name/jobs/:id/datums', async (req) => jobs.datums(req.params.name, req.params.id));
+    app.post('/datums/preview', async (req) => {
+      const b = body<Record<string, unknown>>(req.body);
+      const file = optString(b, 'file');
+      return jobs.previewDatums(reqString(b, 'spec'), file === undefined ? {} : { file });
+    });
 
     app.get('/logs', async (req, reply) => {
       const pipeline = qStr(req.query, 'pipeline');
