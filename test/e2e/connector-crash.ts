@@ -199,6 +199,19 @@ export async function crashRounds(opts: CrashOptions): Promise<CrashRun> {
     const report = await client.fsck();
     assert.deepEqual(report.errors, []);
     return { published, counts, kills, dataCommits, markerCommits, marker: await marker() };
+  } catch (err) {
+    // What the spout said about itself, to tell why.
+    try {
+      const p = await client.inspectPipeline(pipeline);
+      t.diagnostic(`pipeline ${pipeline}: ${p.state}: ${p.reason}`);
+      const lines: string[] = [];
+      for await (const l of client.getLogs({ pipeline })) lines.push(`${new Date(l.ts).toISOString()} ${l.worker ?? ''} ${l.message.slice(0, 300)}`);
+      for (const l of lines.slice(-30)) t.diagnostic(l);
+      t.diagnostic(`daemon stderr: ${daemon.stderr().slice(-3000)}`);
+    } catch {
+      // the daemon is gone; the error says enough
+    }
+    throw err;
   } finally {
     publishing = false;
     await publisher;

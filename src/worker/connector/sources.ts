@@ -11,5 +11,9 @@ export async function openConnectorSource(c: SpoutConnector, ctx: ConnectorConte
     const { RedisStreamsSource } = await import('./redis-streams.js');
     return new RedisStreamsSource(c.redisStreams, ctx);
   }
+  if (c.natsJetstream !== undefined) {
+    const { NatsJetstreamSource } = await import('./nats-jetstream.js');
+    return new NatsJetstreamSource(c.natsJetstream, ctx);
+  }
   throw new SluiceError('NOT_IMPLEMENTED', 'this connector is not built in yet');
 }
