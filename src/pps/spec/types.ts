@@ -185,7 +185,7 @@ export interface NatsJetstreamConnector extends ConnectorCommon {
 
 export interface AmqpConnector extends ConnectorCommon {
   queue: string;
-  /** `classic` (default), `quorum` or `stream` (declared with `x-queue-type` if missing). */
+  /** `classic` (default), `quorum` or `stream` (`x-queue-type`); the queue must exist. */
   queueType: string;
   /** Stream queues, first run only: `earliest` (default), `latest`, or an offset to start at. */
   start: string;

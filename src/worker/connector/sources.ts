@@ -15,5 +15,9 @@ export async function openConnectorSource(c: SpoutConnector, ctx: ConnectorConte
     const { NatsJetstreamSource } = await import('./nats-jetstream.js');
     return new NatsJetstreamSource(c.natsJetstream, ctx);
   }
+  if (c.amqp !== undefined) {
+    const { AmqpSource } = await import('./amqp.js');
+    return new AmqpSource(c.amqp, ctx);
+  }
   throw new SluiceError('NOT_IMPLEMENTED', 'this connector is not built in yet');
 }
