@@ -190,10 +190,16 @@ export async function crashRounds(opts: CrashOptions): Promise<CrashRun> {
       counts = new Map();
       for (const b of await bodies(client, pipeline)) counts.set(Number(b), (counts.get(Number(b)) ?? 0) + 1);
       return counts.size >= published ? true : undefined;
-    }, 40_000, `all ${published} messages in the repo`);
+    }, 30_000, `all ${published} messages in the repo`).catch(() => {
+      // The assertions below say which are missing.
+      t.diagnostic(`after 30 s, ${counts.size} of ${published} messages are in the repo`);
+    });
     await client.stopPipeline(pipeline);
     counts = new Map();
     for (const b of await bodies(client, pipeline)) counts.set(Number(b), (counts.get(Number(b)) ?? 0) + 1);
+    if (process.env.CONNECTOR_DEBUG === '1') {
+      for await (const l of client.getLogs({ pipeline })) t.diagnostic(`${new Date(l.ts).toISOString()} ${l.worker ?? ''} ${l.message.slice(0, 300)}`);
+    }
     const dataCommits = (await client.listCommits(pipeline, { branch: 'master' })).length;
     const markerCommits = (await client.listCommits(pipeline, { branch: 'marker' })).length;
     const report = await client.fsck();

@@ -42,6 +42,8 @@ export interface ConnectorSource {
    * Throws when the connection fails.
    */
   read(max: number, waitMs: number, signal: AbortSignal): Promise<ConnectorMessage[]>;
+  /** True when the source sends nothing more until the batch is committed (close it early). */
+  stalled?(): boolean;
   /** The marker content for everything read so far. */
   state(): Json;
   /** Everything read so far is committed (with `state()` in the marker). */

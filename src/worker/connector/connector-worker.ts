@@ -215,7 +215,7 @@ export async function runConnectorWorker(opts: ConnectorWorkerOptions): Promise<
           if (signal.aborted) break;
           if (batch.length === 0) continue;
           const deadline = performance.now() + spec.maxDelayMs;
-          while (batch.length < spec.maxMessages) {
+          while (batch.length < spec.maxMessages && source.stalled?.() !== true) {
             const left = deadline - performance.now();
             if (left <= 0) break;
             batch.push(...(await source.read(spec.maxMessages - batch.length, left, signal)));

@@ -19,5 +19,9 @@ export async function openConnectorSource(c: SpoutConnector, ctx: ConnectorConte
     const { AmqpSource } = await import('./amqp.js');
     return new AmqpSource(c.amqp, ctx);
   }
+  if (c.mqtt !== undefined) {
+    const { MqttSource } = await import('./mqtt.js');
+    return new MqttSource(c.mqtt, ctx);
+  }
   throw new SluiceError('NOT_IMPLEMENTED', 'this connector is not built in yet');
 }
