@@ -331,6 +331,7 @@ class Validator {
     if (!['', 'files', 'jsonl'].includes(c.format)) throw this.fail(`spout.connector.format must be "files" (the default) or "jsonl", not ${goQuote(c.format)}`, 'spout.connector.format');
     const kind = set[0]!;
     const at = `spout.connector.${snake(kind)}`;
+    if (kind === 'postgresCdc') throw this.fail('spout.connector.postgres_cdc is not built in yet (see docs/connectors.md); the other sources are redis_streams, nats_jetstream, amqp and mqtt', at);
     const need = (value: string, field: string): void => {
       if (value === '') throw this.fail(`${at}.${field} is required`, `${at}.${field}`);
     };
