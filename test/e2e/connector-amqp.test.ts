@@ -18,7 +18,7 @@ const up = await serviceUp(`RabbitMQ at ${URL}`, async () => {
   await c.close();
 });
 
-describe('connector: amqp', { skip: up ? false : `RabbitMQ is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 240_000 }, () => {
+describe('connector: amqp', { skip: up ? false : `RabbitMQ is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 600_000 }, () => {
   let conn: amqp.ChannelModel;
   let ch: amqp.ConfirmChannel;
   const queues: string[] = [];

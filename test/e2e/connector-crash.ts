@@ -83,7 +83,7 @@ export interface CrashOptions {
   spout: Record<string, unknown>;
   /** Publishes message number `n` (its body is the decimal number). */
   publish: (n: number) => Promise<void>;
-  /** Publishes this many messages per tick (default 5), a tick every `tickMs` (default 20). */
+  /** Publishes this many messages per tick (default 2), a tick every `tickMs` (default 20). */
   perTick?: number;
   tickMs?: number;
   rounds?: number;
@@ -132,7 +132,7 @@ export async function crashRounds(opts: CrashOptions): Promise<CrashRun> {
   let published = 0;
   let publishing = true;
   let publishError: unknown;
-  const perTick = opts.perTick ?? 5;
+  const perTick = opts.perTick ?? 2;
   const tickMs = opts.tickMs ?? 20;
   const publisher = (async () => {
     while (publishing) {
@@ -190,9 +190,9 @@ export async function crashRounds(opts: CrashOptions): Promise<CrashRun> {
       counts = new Map();
       for (const b of await bodies(client, pipeline)) counts.set(Number(b), (counts.get(Number(b)) ?? 0) + 1);
       return counts.size >= published ? true : undefined;
-    }, 30_000, `all ${published} messages in the repo`).catch(() => {
+    }, 90_000, `all ${published} messages in the repo`).catch(() => {
       // The assertions below say which are missing.
-      t.diagnostic(`after 30 s, ${counts.size} of ${published} messages are in the repo`);
+      t.diagnostic(`after 90 s, ${counts.size} of ${published} messages are in the repo`);
     });
     await client.stopPipeline(pipeline);
     counts = new Map();

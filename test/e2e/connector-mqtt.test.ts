@@ -16,7 +16,7 @@ const up = await serviceUp(`Mosquitto at ${URL}`, async () => {
   await c.endAsync();
 });
 
-describe('connector: mqtt', { skip: up ? false : `Mosquitto is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 180_000 }, () => {
+describe('connector: mqtt', { skip: up ? false : `Mosquitto is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 400_000 }, () => {
   let pub: MqttClient;
   before(async () => {
     pub = await connectAsync(URL, { reconnectPeriod: 0 });

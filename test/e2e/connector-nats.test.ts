@@ -28,7 +28,7 @@ function streamName(prefix: string): string {
   return uniqueName(prefix).replace(/[^A-Za-z0-9]/g, '_');
 }
 
-describe('connector: nats_jetstream', { skip: up ? false : `NATS is not reachable at ${SERVER} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 180_000 }, () => {
+describe('connector: nats_jetstream', { skip: up ? false : `NATS is not reachable at ${SERVER} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 400_000 }, () => {
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let js: JetStreamClient;

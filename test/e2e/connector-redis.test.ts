@@ -23,7 +23,7 @@ const up = await serviceUp(`Redis at ${URL}`, async () => {
   }
 });
 
-describe('connector: redis_streams', { skip: up ? false : `Redis is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 180_000 }, () => {
+describe('connector: redis_streams', { skip: up ? false : `Redis is not reachable at ${URL} (REQUIRE_SERVICES=1 makes this a failure)`, timeout: 400_000 }, () => {
   let redis: Redis;
   const streams: string[] = [];
   before(() => {
@@ -75,6 +75,32 @@ describe('connector: redis_streams', { skip: up ? false : `Redis is not reachabl
       await redis.xadd(stream, '*', 'body', 'late');
       await eventually(async () => ((await d.client.listFile('rs-missing', 'master', '/')).length === 1 ? true : undefined), 30_000, 'the entry committed');
       assert.equal((await state(d.client, 'rs-missing')).state, 'running');
+    });
+
+    it('gives a downstream pipeline one job per batch commit, each with provenance on the spec commit', async () => {
+      const stream = uniqueName('sluice-rs-down');
+      streams.push(stream);
+      await redis.xadd(stream, '*', 'body', 'seed');
+      await redis.xtrim(stream, 'MAXLEN', 0);
+      const c = d.client;
+      await c.createPipeline(JSON.stringify({ pipeline: { name: 'rs-up' }, spout: { connector: { redis_streams: { url: URL, stream } }, batch: { max_delay: '20ms' } } }));
+      await c.createPipeline(JSON.stringify({
+        pipeline: { name: 'rs-count' }, input: { pfs: { repo: 'rs-up', glob: '/' } },
+        transform: { cmd: ['sh', '-c', 'ls /pfs/rs-up | wc -l > /pfs/out/count'] },
+      }));
+      for (let i = 1; i <= 3; i++) {
+        await redis.xadd(stream, '*', 'body', `m${i}`);
+        await eventually(async () => ((await c.listCommits('rs-up', { branch: 'master' })).length === i ? true : undefined), 30_000, `batch ${i} committed`);
+      }
+      const commits = await c.listCommits('rs-up', { branch: 'master' });
+      const spec = (await c.inspectPipeline('rs-up')).specCommit;
+      for (const commit of commits) assert.ok(commit.provenance.some((p) => p.repo === spec.repo && p.id === spec.id), `commit ${commit.id} has provenance on ${spec.repo}@${spec.id}`);
+      const jobs = await eventually(async () => {
+        const js = await c.listJobs({ pipeline: 'rs-count' });
+        return js.length === 3 && js.every((j) => j.state === 'success') ? js : undefined;
+      }, 60_000, 'three successful downstream jobs');
+      assert.equal(jobs.length, 3);
+      assert.equal((await c.getFileBuffer('rs-count', 'master', '/count')).toString().trim(), '3');
     });
 
     it('shows an unreachable server as crashing with the broker error', async () => {
