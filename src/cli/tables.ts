@@ -161,10 +161,17 @@ export function pipelineDetail(p: PipelineInfo, now: number): string {
     ['Input', input === undefined ? '' : JSON.stringify(compactJson(input, 1), null, 2) + '\n'],
     ['Output Branch', p.outputBranch],
     ['Transform', JSON.stringify(compactJson(p.spec.transform ?? {}, 1), null, 2) + '\n'],
+    ['Connector', spoutConnector(p) === undefined ? undefined : JSON.stringify(compactJson(spoutConnector(p), 1), null, 2) + '\n'],
     ['Job Counts', counts.map(([k, n]) => `${k}: ${n}`).join('\t') + '\n'],
     ['Spec Commit', `${p.specCommit.repo}@${p.specCommit.id}`],
     ['Version', String(p.version)],
   ]);
+}
+
+/** A connector spout's `spout.connector` and `spout.batch`, or undefined. */
+function spoutConnector(p: PipelineInfo): unknown {
+  const spout = p.spec.spout as { connector?: unknown; batch?: unknown } | undefined;
+  return spout?.connector === undefined ? undefined : { ...(spout.connector as object), batch: spout.batch };
 }
 
 /** `processed + skipped / total`, with `+ recovered` when there are any (pachctl's `Progress`). */

@@ -309,6 +309,8 @@ export class JobService {
       if (Number(res.numUpdatedRows) !== 1) continue;
       const spec = await this.pipelines.specOf(name, job.pipeline_version);
       const t = spec.transform;
+      // Only transform pipelines have jobs; a connector spout has no transform.
+      if (t === undefined) throw new SluiceError('INTERNAL', `pipeline ${name} has no transform to run datums with`);
       return {
         pipeline: name,
         pipelineVersion: job.pipeline_version,

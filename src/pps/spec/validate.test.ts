@@ -112,7 +112,7 @@ describe('validateSpec: pipeline and transform', () => {
     const p = parsed(specText());
     const spec: PipelineSpec = applyDefaults(p.spec);
     validateSpec(spec);
-    assert.equal(spec.transform.image, 'ubuntu:20.04');
+    assert.equal(spec.transform?.image, 'ubuntu:20.04');
   });
 });
 
