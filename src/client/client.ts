@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { API_PREFIX } from '../api/types.js';
 import type {
-  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, CreateBranchRequest, FileDiff,
+  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, SpoutCommitStats, CreateBranchRequest, FileDiff,
   FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
 } from '../api/types.js';
 import type {
@@ -501,7 +501,15 @@ export class Upload {
    * Applies everything staged: a new finished commit on a branch, or additions to an open commit.
    * With `marker`, another upload lands on the marker branch in the same transaction.
    */
-  async commit(repo: string, ref: string, opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload } } = {}): Promise<CommitUploadResponse> {
+  /**
+   * Commits the upload to `repo@ref`. A spout passes `spoutStats` (messages in the batch, their
+   * publish times) for the daemon's spout metrics.
+   */
+  async commit(
+    repo: string,
+    ref: string,
+    opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload }; spoutStats?: SpoutCommitStats } = {},
+  ): Promise<CommitUploadResponse> {
     const { marker, ...rest } = opts;
     return this.client.uploadCall('POST', this.path('/commit'), {
       json: { repo, ref, ...rest, ...(marker !== undefined ? { marker: { branch: marker.branch, uploadId: marker.upload.id } } : {}) },
