@@ -96,6 +96,10 @@ describe('GET /metrics after real work', () => {
     const families = [...r.text.matchAll(/^# TYPE (sluice_\S+) /gm)].map((m) => m[1]!);
     assert.ok(families.length >= 20, `families: ${families.join(', ')}`);
     for (const f of families) assert.ok(doc.includes(`\`${f}\``), `${f} is listed in docs/metrics.md`);
+    // The sample Grafana dashboard queries only metrics that exist.
+    const dashboard = await readFile(join(packageRoot(), 'docs', 'grafana-dashboard.json'), 'utf8');
+    JSON.parse(dashboard);
+    for (const [name] of dashboard.matchAll(/\bsluice_[a-z_]+/g)) assert.ok(families.includes(name.replace(/_bucket$/, '')), `the dashboard's ${name} is served`);
     // Process metrics come from prom-client's default collectors.
     assert.match(r.text, /^process_cpu_user_seconds_total /m);
   });
