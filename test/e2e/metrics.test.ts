@@ -141,6 +141,21 @@ describe('GET /metrics after real work', () => {
     assert.ok(d('sluice_object_store_operation_duration_seconds_count', { op: 'seal', result: 'ok' }) >= 2);
   });
 
+  it('counts nothing of a commit that is refused (its transaction rolls back)', async () => {
+    await c.createRepo('refused');
+    await c.putFile('refused', 'master', '/file', Buffer.from('a file'));
+    const before = await samples(t.daemon.address);
+    // /file is a file: writing beneath it is a path conflict, found inside the commit's transaction.
+    await assert.rejects(c.putFile('refused', 'master', '/file/inner', randomBytes(2000)), /PFS_PATH_CONFLICT|is a file/);
+    const after = await samples(t.daemon.address);
+    const d = (name: string, labels: Record<string, string> = {}): number => v(after, name, labels) - v(before, name, labels);
+    assert.equal(d('sluice_commits_total', { repo: 'refused' }), 0);
+    assert.equal(d('sluice_files_written_total', { repo: 'refused' }), 0);
+    assert.equal(d('sluice_bytes_written_total', { repo: 'refused' }), 0);
+    assert.equal(d('sluice_chunks_total', { result: 'stored' }), 0);
+    assert.equal(d('sluice_http_requests_total', { method: 'PUT', route: '/api/v1/repos/:repo/commits/:ref/file', code: '4xx' }), 1);
+  });
+
   it('counts datums processed, skipped and failed, their durations, jobs by state and worker restarts per pipeline', async () => {
     await c.createRepo('in');
     const upload = await c.createUpload();
