@@ -453,6 +453,20 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
     await this.call('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result });
   }
 
+  /**
+   * Reports a datum's result and, in the same round trip, claims the worker's next datum if one
+   * is pending right now (the daemon does not wait for one: null means "claim as usual"). A
+   * daemon that does not know `claim=1` answers 204, which reads as null too.
+   */
+  async reportDatumAndClaim(pipeline: string, result: DatumResult): Promise<DatumTask | null> {
+    const res = await this.send('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result, query: { claim: '1' } });
+    if (res.status === 204) {
+      await res.dump();
+      return null;
+    }
+    return (await res.json()) as DatumTask;
+  }
+
   /** Reports the user code's state: the pipeline shows `crashing` with the reason, or `running`. */
   async reportWorkerState(pipeline: string, report: WorkerStateReport): Promise<void> {
     await this.call('POST', `/pipelines/${seg(pipeline)}/worker/state`, { json: report });
