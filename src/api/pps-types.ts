@@ -170,6 +170,8 @@ export interface DatumResult {
   recovered?: boolean;
   bytesDownloaded?: number;
   bytesUploaded?: number;
+  /** How long the worker spent on this attempt (inputs, user code, upload), for the datum duration histogram. */
+  durationMs?: number;
 }
 
 export interface WorkerLogBatch {

@@ -127,6 +127,20 @@ export interface CommitUploadRequest {
   provenance?: CommitRef[];
   /** Also write `marker` files to the repo's `marker` branch in the same transaction (spouts). */
   marker?: { branch: string; uploadId: string };
+  /** What a spout's commit carries about its messages, for the spout metrics (docs/metrics.md). */
+  spoutStats?: SpoutCommitStats;
+}
+
+/**
+ * Sent by a spout (a connector, the pipe worker) with the commit of a batch: how many messages
+ * it holds and, when the source stamps them, when each was published (ms since the epoch). The
+ * daemon counts them in `sluice_spout_messages_total` and observes `commit time - publish time`
+ * in `sluice_spout_publish_to_commit_seconds`, only once the commit has landed on the output
+ * branch of a spout pipeline. At most 100,000 publish times per commit.
+ */
+export interface SpoutCommitStats {
+  messages: number;
+  publishTimesMs?: number[];
 }
 
 export interface CommitUploadResponse {

@@ -47,6 +47,8 @@ export interface ResourceLookup {
 export interface AuthServiceOptions {
   now?: () => number;
   lookup?: ResourceLookup;
+  /** `GET /metrics`: open (`none`) or, while auth is active, for user and robot tokens (`token`, the default). */
+  metricsAuth?: 'none' | 'token';
 }
 
 /** What a request is allowed as, and what to record once it has succeeded. */
@@ -82,10 +84,12 @@ export class AuthService implements AuthFacts {
   /** Current token of each pipeline (plaintext, this process only). */
   private readonly pipelineTokens = new Map<string, Promise<string>>();
   private lastUploadPrune = 0;
+  readonly metricsAuth: 'none' | 'token';
 
   constructor(private readonly db: Kysely<Database>, opts: AuthServiceOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.lookup = opts.lookup;
+    this.metricsAuth = opts.metricsAuth ?? 'token';
   }
 
   setLookup(lookup: ResourceLookup): void {
@@ -171,7 +175,7 @@ export class AuthService implements AuthFacts {
    */
   async authorizeRequest(authorization: string | string[] | undefined, req: RequestView): Promise<RequestDecision> {
     const rule = ruleFor(req.method, req.route);
-    if (rule !== undefined && isPublic(rule)) return { caller: ANONYMOUS };
+    if (rule !== undefined && isPublic(rule, { metricsAuth: this.metricsAuth })) return { caller: ANONYMOUS };
     const caller = rule === undefined ? ANONYMOUS : await this.authenticate(authorization);
     await authorize(caller, rule, req, this);
     const after = rule?.effect === undefined ? undefined : await this.prepareEffect(rule.effect, caller, req);

@@ -14,7 +14,7 @@
  */
 import { API_PREFIX } from '../api/types.js';
 import type {
-  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, CreateBranchRequest, FileDiff,
+  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, SpoutCommitStats, CreateBranchRequest, FileDiff,
   FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
 } from '../api/types.js';
 import type {
@@ -535,9 +535,14 @@ export class Upload<B = string | Uint8Array> {
 
   /**
    * Applies everything staged: a new finished commit on a branch, or additions to an open commit.
-   * With `marker`, another upload lands on the marker branch in the same transaction.
+   * With `marker`, another upload lands on the marker branch in the same transaction. A spout
+   * passes `spoutStats` (messages in the batch, their publish times) for the spout metrics.
    */
-  async commit(repo: string, ref: string, opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload<B> } } = {}): Promise<CommitUploadResponse> {
+  async commit(
+    repo: string,
+    ref: string,
+    opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload<B> }; spoutStats?: SpoutCommitStats } = {},
+  ): Promise<CommitUploadResponse> {
     const { marker, ...rest } = opts;
     return this.client.uploadCall('POST', this.path('/commit'), {
       json: { repo, ref, ...rest, ...(marker !== undefined ? { marker: { branch: marker.branch, uploadId: marker.upload.id } } : {}) },

@@ -4,6 +4,7 @@
  */
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { ObjectStore } from '../storage/objects/index.js';
+import type { Meter } from '../lib/meter.js';
 import { PfsContext } from './context.js';
 import { FileReader } from './file-reader.js';
 import { PfsService } from './pfs-service.js';
@@ -20,8 +21,15 @@ export interface Pfs {
   gc(): Promise<GcReport>;
 }
 
-export function openPfs(meta: MetadataStore, objects: ObjectStore, now?: () => number): Pfs {
-  const ctx = new PfsContext(meta, objects, now);
+export interface PfsOptions {
+  now?: () => number;
+  /** Told about commits, chunks (and, through the pps layer, datums); default: records nothing. */
+  meter?: Meter;
+}
+
+export function openPfs(meta: MetadataStore, objects: ObjectStore, opts: PfsOptions | (() => number) = {}): Pfs {
+  const o = typeof opts === 'function' ? { now: opts } : opts;
+  const ctx = new PfsContext(meta, objects, o.now, o.meter);
   return {
     ctx,
     service: new PfsService(ctx),

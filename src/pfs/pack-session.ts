@@ -30,6 +30,8 @@ export class PackSession {
   private readonly seen = new Set<string>();
   private sealed = false;
   bytesIn = 0;
+  /** Chunks handed in (repeats included), for the dedup count. */
+  private chunksIn = 0;
 
   constructor(private readonly ctx: PfsContext) {}
 
@@ -43,6 +45,7 @@ export class PackSession {
   async addChunk(data: Uint8Array): Promise<ChunkRef> {
     const hash = hashChunk(data);
     this.bytesIn += data.length;
+    this.chunksIn++;
     if (!this.seen.has(hash)) {
       this.seen.add(hash);
       // Copy: the chunker may hand out views of a buffer it reuses.
@@ -81,6 +84,10 @@ export class PackSession {
 
   /** Inserts the pack and its chunk rows; call inside the transaction that names the chunks. */
   async recordTx(trx: Exec): Promise<void> {
+    let storedBytes = 0;
+    for (const [, [, length]] of this.written) storedBytes += length;
+    const counts = { stored: this.written.size, storedBytes, deduplicated: this.chunksIn - this.written.size, deduplicatedBytes: this.bytesIn - storedBytes };
+    if (counts.stored + counts.deduplicated > 0) this.ctx.afterCommit(trx, () => this.ctx.meter.chunksRecorded(counts));
     if (this.writer === undefined || this.written.size === 0) return;
     const pack = this.writer.id;
     await trx.insertInto('packs').values({ id: pack, size_bytes: this.writer.size, created_at: this.ctx.now() }).onConflict((oc) => oc.doNothing()).execute();

@@ -27,6 +27,9 @@ export interface BuiltTree {
   newNodes: Map<string, Uint8Array>;
   sizeBytes: number;
   filesChanged: number;
+  /** Put and append operations among `ops`, and the bytes they carry (what the metrics count as written). */
+  filesWritten: number;
+  bytesWritten: number;
 }
 
 export async function buildTree(reader: NodeReader, parentRoot: string | null, ops: StagedOp[]): Promise<BuiltTree> {
@@ -44,7 +47,13 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
     return readFile(path);
   };
 
+  let filesWritten = 0;
+  let bytesWritten = 0;
   for (const op of ops) {
+    if (op.op !== 'delete' && op.value !== null) {
+      filesWritten++;
+      bytesWritten += op.value.s;
+    }
     if (op.op === 'put') {
       finals.set(op.path, op.value);
     } else if (op.op === 'append') {
@@ -131,5 +140,5 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   );
   const rootDir = dirAfter.has('/') ? dirAfter.get('/') : await get(reader, base, '/');
   const sizeBytes = isDirValue(rootDir) ? rootDir.s : 0;
-  return { root, newNodes, sizeBytes, filesChanged };
+  return { root, newNodes, sizeBytes, filesChanged, filesWritten, bytesWritten };
 }

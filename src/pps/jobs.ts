@@ -187,6 +187,7 @@ export class JobService {
       for (let i = 0; i < rows.length; i += 100) await trx.insertInto('datums').values(rows.slice(i, i + 100)).execute();
       await trx.updateTable('jobs').set({ state: 'running', started_at: now, output_commit: job.id, total: datums.length, skipped })
         .where('pipeline', '=', row.name).where('id', '=', job.id).execute();
+      if (skipped > 0) this.ctx.pfs.ctx.afterCommit(trx, () => this.ctx.meter.datums(row.name, 'skipped', skipped));
     });
     const fresh = await this.requireJob(row.name, job.id);
     const ended = await this.finishIfDone(fresh);
@@ -343,6 +344,8 @@ export class JobService {
         if (r.uploadId !== undefined) await this.ctx.pfs.uploads.abort(r.uploadId).catch(() => undefined);
         return;
       }
+      // The worker's own timing of this attempt (absent from older workers).
+      if (typeof r.durationMs === 'number' && Number.isFinite(r.durationMs) && r.durationMs >= 0) this.ctx.meter.datumDuration(name, r.success, r.durationMs / 1000);
       if (r.success) {
         if (r.uploadId === undefined) throw new SluiceError('INVALID_REQUEST_BODY', 'a successful datum result needs uploadId');
         const files = await this.ctx.pfs.uploads.stagedFiles(r.uploadId);
@@ -356,6 +359,7 @@ export class JobService {
             bytes_downloaded: eb('bytes_downloaded', '+', r.bytesDownloaded ?? 0),
             bytes_uploaded: eb('bytes_uploaded', '+', r.bytesUploaded ?? bytes),
           })).where('pipeline', '=', name).where('id', '=', r.job).execute();
+          this.ctx.pfs.ctx.afterCommit(trx, () => this.ctx.meter.datums(name, r.recovered === true ? 'recovered' : 'processed', 1));
         });
         // The bytes are referenced from datum_outputs now; the staging rows can go.
         await this.ctx.pfs.uploads.abort(r.uploadId);
@@ -372,6 +376,7 @@ export class JobService {
       }
       await db.updateTable('datums').set({ state: 'failed', reason }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', datum.idx).execute();
       await db.updateTable('jobs').set((eb) => ({ failed: eb('failed', '+', 1) })).where('pipeline', '=', name).where('id', '=', r.job).execute();
+      this.ctx.meter.datums(name, 'failed', 1);
       // The worker's reason already names the datum (`datum <id> failed: …`).
       failJob = { job, reason: `${reason} (after ${datum.attempt} attempts)` };
     });

@@ -7,7 +7,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openPostgresMetadataStore, openSqliteMetadataStore } from '../storage/metadata/index.js';
-import { FsObjectStore } from '../storage/objects/index.js';
+import { FsObjectStore, MeteredObjectStore } from '../storage/objects/index.js';
+import { PromMeter } from './metrics/prom-meter.js';
+import type { MetricsAuth } from './metrics/daemon-metrics.js';
 import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { SluiceError, wrapError } from '../errors/index.js';
@@ -31,6 +33,8 @@ export interface DaemonOptions {
   metadata?: string;
   /** 'local' (default) runs pipeline workers as child processes; 'none' runs no workers. */
   executor?: 'local' | 'none';
+  /** `GET /metrics`: `token` (default) needs a user or robot token while auth is active; `none` is open. */
+  metricsAuth?: MetricsAuth;
 }
 
 export interface Daemon {
@@ -38,6 +42,8 @@ export interface Daemon {
   pfs: Pfs;
   pps: Pps;
   auth: AuthService;
+  /** This daemon's metrics (its own registry: daemons in one process never mix counts). */
+  meter: PromMeter;
   /** host:port actually bound (port 0 picks a free one). */
   address: string;
   gc: GcReport;
@@ -54,16 +60,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (opts.metadata !== undefined && opts.metadata !== 'sqlite' && !/^postgres(ql)?:\/\//.test(opts.metadata)) {
     throw new SluiceError('INVALID_ARGUMENT', `unknown metadata store ${JSON.stringify(opts.metadata)}: use "sqlite" or a postgres:// URL`);
   }
+  if (opts.metricsAuth !== undefined && opts.metricsAuth !== 'none' && opts.metricsAuth !== 'token') {
+    throw new SluiceError('INVALID_ARGUMENT', `unknown metrics auth ${JSON.stringify(opts.metricsAuth)}: use "none" or "token"`);
+  }
+  // One meter per daemon, handed down to the stores, pfs and pps (and the executor's restarts).
+  const meter = new PromMeter();
   const meta = opts.metadata !== undefined && /^postgres(ql)?:\/\//.test(opts.metadata)
-    ? await openPostgresMetadataStore(opts.metadata)
-    : await openSqliteMetadataStore(join(dataDir, 'meta.db'));
-  const objects = new FsObjectStore(join(dataDir, 'objects'));
+    ? await openPostgresMetadataStore(opts.metadata, { meter })
+    : await openSqliteMetadataStore(join(dataDir, 'meta.db'), { meter });
+  const objects = new MeteredObjectStore(new FsObjectStore(join(dataDir, 'objects')), meter);
   await objects.open();
-  const pfs = openPfs(meta, objects);
+  const pfs = openPfs(meta, objects, { meter });
   const gc = await pfs.gc();
   let address = `${opts.host}:${opts.port}`;
   let pps: Pps | undefined;
-  const auth = new AuthService(meta.db, { now: pfs.ctx.now });
+  const auth = new AuthService(meta.db, { now: pfs.ctx.now, metricsAuth: opts.metricsAuth ?? 'token' });
   const executor: Executor = opts.executor === 'none'
     ? new NoopExecutor()
     : new LocalExecutor({
@@ -81,7 +92,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await auth.syncPipelineBindings(p.name, [...inputs, ...crons]);
   }
   // ---- end auth ----
-  const app = await buildApp({ pfs, pps, auth, version: packageVersion(), logger: opts.logger ?? false });
+  const app = await buildApp({ pfs, pps, auth, meter, version: packageVersion(), logger: opts.logger ?? false });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   if (typeof addr === 'object' && addr !== null) address = `${opts.host}:${addr.port}`;
@@ -93,6 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     pfs,
     pps,
     auth,
+    meter,
     address,
     gc,
     async close() {

@@ -188,8 +188,10 @@ interface ProcessDeps extends TransformWorkerOptions {
 
 /** One datum, retried while the daemon is unreachable; null when the signal aborted. */
 async function processDatum(task: DatumTask, d: ProcessDeps): Promise<WorkerDatumResult | null> {
+  const started = Date.now();
+  const timed = (r: WorkerDatumResult): WorkerDatumResult => ({ ...r, durationMs: Date.now() - started });
   try {
-    return await retry(
+    return timed(await retry(
       d.policy,
       d.signal,
       () =>
@@ -199,11 +201,11 @@ async function processDatum(task: DatumTask, d: ProcessDeps): Promise<WorkerDatu
           d.signal,
         ),
       { onRetry: d.onRetry },
-    );
+    ));
   } catch (err) {
     if (d.signal.aborted) return null;
     // Not the user's code and not the network: the worker itself (a full disk, the sandbox
     // tool gone). Reported, so the job fails with a reason instead of waiting for ever.
-    return { worker: d.workerId, job: task.job, datum: task.datum, success: false, reason: `datum ${task.datum} failed: worker error: ${errorMessage(err)}` };
+    return timed({ worker: d.workerId, job: task.job, datum: task.datum, success: false, reason: `datum ${task.datum} failed: worker error: ${errorMessage(err)}` });
   }
 }

@@ -5,4 +5,5 @@
  */
 export type { ChunkLocation, ChunkRef, ObjectStore, PackWriter } from './object-store.js';
 export { FsObjectStore, type FsObjectStoreOptions } from './fs-object-store.js';
+export { MeteredObjectStore } from './metered-object-store.js';
 export { Chunker, chunkBuffer, chunkStream, DEFAULT_CHUNKER_OPTIONS, hashChunk, type ChunkerOptions } from './chunker.js';
