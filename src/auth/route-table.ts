@@ -82,6 +82,7 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/version`]: PUBLIC,
   [`GET ${P}/health`]: PUBLIC,
   [`POST ${P}/fsck`]: ADMIN,
+  [`POST ${P}/gc`]: ADMIN,
 
   // repos and branches
   [`POST ${P}/repos`]: { checks: [{ need: 'user' }, { need: 'repoOwner', repo: 'body.name', ifExists: true }], effect: 'ownCreatedRepo' },

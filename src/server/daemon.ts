@@ -1,13 +1,13 @@
 /**
- * The daemon: opens the stores under one data directory (SQLite `meta.db` and the `objects/`
- * folder), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
+ * The daemon: opens the stores (SQLite `meta.db` or PostgreSQL; the `objects/` folder, another
+ * folder or an S3 bucket), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
  * requests, lets in-flight ones finish, then closes the stores.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openPostgresMetadataStore, openSqliteMetadataStore } from '../storage/metadata/index.js';
-import { FsObjectStore } from '../storage/objects/index.js';
+import { openObjectStore } from '../storage/objects/index.js';
 import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { SluiceError, wrapError } from '../errors/index.js';
@@ -29,6 +29,12 @@ export interface DaemonOptions {
    * a `postgres://user@host:port/db?schema=name` URL. Objects stay under the data directory.
    */
   metadata?: string;
+  /** The object store: undefined for `<data-dir>/objects`, a folder, or `s3://BUCKET/PREFIX` (src/storage/objects/open.ts). */
+  objects?: string;
+  /** Run the garbage collector every this many ms (undefined or 0: never; `sluice gc` runs it on demand). */
+  gcIntervalMs?: number;
+  /** Unrecorded packs younger than this are left to their writer (default 15 min; see src/pfs/gc.ts). */
+  gcGraceMs?: number;
   /** 'local' (default) runs pipeline workers as child processes; 'none' runs no workers. */
   executor?: 'local' | 'none';
 }
@@ -54,13 +60,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (opts.metadata !== undefined && opts.metadata !== 'sqlite' && !/^postgres(ql)?:\/\//.test(opts.metadata)) {
     throw new SluiceError('INVALID_ARGUMENT', `unknown metadata store ${JSON.stringify(opts.metadata)}: use "sqlite" or a postgres:// URL`);
   }
+  // Parsed first: a bad --objects is refused before anything is opened.
+  const objects = await openObjectStore(opts.objects, dataDir);
   const meta = opts.metadata !== undefined && /^postgres(ql)?:\/\//.test(opts.metadata)
     ? await openPostgresMetadataStore(opts.metadata)
     : await openSqliteMetadataStore(join(dataDir, 'meta.db'));
-  const objects = new FsObjectStore(join(dataDir, 'objects'));
-  await objects.open();
-  const pfs = openPfs(meta, objects);
-  const gc = await pfs.gc();
+  try {
+    await objects.open();
+  } catch (err) {
+    await meta.close().catch(() => undefined);
+    throw err;
+  }
+  const pfs = openPfs(meta, objects, undefined, opts.gcGraceMs !== undefined ? { graceMs: opts.gcGraceMs } : {});
+  const gc = await pfs.gc({ startup: true });
+  const stopGc = pfs.schedule(opts.gcIntervalMs);
   let address = `${opts.host}:${opts.port}`;
   let pps: Pps | undefined;
   const auth = new AuthService(meta.db, { now: pfs.ctx.now });
@@ -98,6 +111,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     async close() {
       if (closed) return;
       closed = true;
+      await stopGc();
       await pps?.close();
       await app.close();
       await objects.close();
