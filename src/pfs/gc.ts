@@ -49,6 +49,11 @@ export interface GcOptions {
   signal?: AbortSignal;
   /** The start-up run: expired uploads and unrecorded packs are cleaned as always. */
   startup?: boolean;
+  /**
+   * Called after condemning (step 3) and after mark 2 (step 5): lets tests interleave an upload
+   * at the points where races would be.
+   */
+  onPhase?: (phase: 'condemned' | 'marked') => Promise<void>;
 }
 
 export type { GcReport };
@@ -116,11 +121,13 @@ async function collectChunks(ctx: PfsContext, report: GcReport, opts: GcOptions)
     for (let i = 0; i < candidates.length; i += BATCH) {
       await ctx.db.updateTable('chunks').set({ condemned: epoch }).where('hash', 'in', candidates.slice(i, i + BATCH)).execute();
     }
+    await opts.onPhase?.('condemned');
     // 4. uploads of this process that began before the marks were set
     await ctx.inFlight.drained(ctx.inFlight.mark(), opts.drainMs ?? 30_000, signal);
     checkAbort(signal);
     // 5. mark 2, 6. delete
     const mark2 = await markReachable(ctx, signal);
+    await opts.onPhase?.('marked');
     for (let i = 0; i < candidates.length; i += BATCH) {
       const batch = candidates.slice(i, i + BATCH);
       const doomed = batch.filter((h) => !mark2.has(key(h)));
