@@ -285,7 +285,11 @@ export class Uploads {
       if (open.finished_at !== null) throw new SluiceError('PFS_COMMIT_FINISHED', `commit ${repo}@${open.id} is finished; write to a branch or an open commit`, { details: { repo, commit: open.id } });
     } else {
       branch = parsed.base;
-      const b = await trx.selectFrom('branches').select('head').where('repo', '=', repo).where('name', '=', branch).executeTakeFirst();
+      // Several daemons on one PostgreSQL: the head is read under a row lock, so commits to one
+      // branch through different daemons are serialised (the second waits, then sees the first).
+      let q = trx.selectFrom('branches').select('head').where('repo', '=', repo).where('name', '=', branch);
+      if (this.ctx.meta.dialect === 'postgres') q = q.forUpdate();
+      const b = await q.executeTakeFirst();
       if (b?.head != null) {
         const head = await getCommitRow(trx, repo, b.head);
         if (head !== undefined && head.finished_at === null) open = head;
