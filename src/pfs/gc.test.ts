@@ -142,4 +142,29 @@ describe('collectGarbage beside uploads', () => {
     const later = await pfs.gc({ drainMs: 0, graceMs: 0 });
     assert.equal(later.orphanPacks, 1);
   });
+
+  it('reads through a location cached before another daemon collected the chunk and it was stored again', async () => {
+    // Two daemons on the same stores: `other` collects and re-stores while `pfs` has the old location cached.
+    const other = openPfs(meta, objects);
+    const body = (): AsyncIterable<Uint8Array> => (async function* () {
+      yield data;
+    })();
+    await pfs.service.createRepo({ name: 'a' });
+    await pfs.uploads.putAndCommit({ repo: 'a', ref: 'master', path: '/x' }, body());
+    const read = async (repo: string): Promise<Buffer> => {
+      const { body: stream } = await pfs.files.getFile(repo, 'master', '/x');
+      const parts: Buffer[] = [];
+      for await (const p of stream) parts.push(p as Buffer);
+      return Buffer.concat(parts);
+    };
+    assert.ok((await read('a')).equals(data));
+    const before = await chunkRow();
+    await other.service.deleteRepo('a', { force: true });
+    await other.gc({ drainMs: 0 });
+    assert.equal(await chunkRow(), undefined);
+    await other.service.createRepo({ name: 'b' });
+    await other.uploads.putAndCommit({ repo: 'b', ref: 'master', path: '/x' }, body());
+    assert.notEqual((await chunkRow())?.pack, before?.pack, 'stored again in another pack');
+    assert.ok((await read('b')).equals(data), 'the stale cached location is re-read from the index');
+  });
 });
