@@ -144,6 +144,8 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/pipelines/:name/jobs/:id/wait`]: repo('repoReader', 'params.name'),
   [`POST ${P}/pipelines/:name/jobs/:id/stop`]: repo('repoWriter', 'params.name'),
   [`GET ${P}/pipelines/:name/jobs/:id/datums`]: repo('repoReader', 'params.name'),
+  // a dry run reads the spec's inputs; held to create's rule, so it shows nothing create would not
+  [`POST ${P}/datums/preview`]: { checks: [{ need: 'user' }, { need: 'pipelineSpec', spec: 'body.spec', file: 'body.file?' }] },
   [`GET ${P}/logs`]: { checks: [{ need: 'authenticated' }, { need: 'repoReader', repo: 'query.pipeline?' }, { need: 'repoReader', jobOf: 'query.job?' }] },
   [`POST ${P}/delete-all`]: { checks: [{ need: 'clusterAdmin' }], effect: 'forgetAllRepos' },
 

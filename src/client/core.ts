@@ -371,6 +371,18 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
     return this.call('GET', `/pipelines/${seg(pipeline)}/jobs/${seg(job)}/datums`);
   }
 
+  /**
+   * The datums a pipeline spec would have over its inputs' current heads (`list datum -f`);
+   * nothing is created.
+   * @example
+   * ```ts
+   * const datums = await client.previewDatums(await readFile('inner_join.json', 'utf8'), { file: 'inner_join.json' });
+   * ```
+   */
+  async previewDatums(spec: string, opts: { file?: string } = {}): Promise<DatumInfo[]> {
+    return this.call('POST', '/datums/preview', { json: { spec, ...(opts.file !== undefined ? { file: opts.file } : {}) } });
+  }
+
   /** Log lines of user code and of the system, oldest first; with `follow`, new lines as they come. */
   async *getLogs(opts: { pipeline?: string; job?: string; datum?: string; follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
     const ac = new AbortController();
@@ -460,6 +472,20 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
 
   async reportDatum(pipeline: string, result: DatumResult): Promise<void> {
     await this.call('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result });
+  }
+
+  /**
+   * Reports a datum's result and, in the same round trip, claims the worker's next datum if one
+   * is pending right now (the daemon does not wait for one: null means "claim as usual"). A
+   * daemon that does not know `claim=1` answers 204, which reads as null too.
+   */
+  async reportDatumAndClaim(pipeline: string, result: DatumResult): Promise<DatumTask | null> {
+    const res = await this.send('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result, query: { claim: '1' } });
+    if (res.status === 204) {
+      await res.dump();
+      return null;
+    }
+    return (await res.json()) as DatumTask;
   }
 
   /** Reports the user code's state: the pipeline shows `crashing` with the reason, or `running`. */

@@ -5,11 +5,11 @@
  * An open commit is read as it would be if finished now.
  */
 import { PassThrough, Readable } from 'node:stream';
-import picomatch from 'picomatch';
 import tarStream from 'tar-stream';
 import type { CommitRef, FileDiff, FileInfo } from '../api/types.js';
 import { SluiceError } from '../errors/index.js';
 import { cleanPath, joinPath } from '../lib/paths.js';
+import { compileGlob, globSegments, isLiteralSegment } from '../lib/pach-glob.js';
 import type { Exec, PfsContext } from './context.js';
 import { resolveCommit, viewOpenCommit, type CommitRow } from './commits.js';
 import { afterDirKey, dirKey, isDirValue, isFileValue, type FileValue } from './entries.js';
@@ -251,34 +251,42 @@ async function listChildren(v: TreeView, prefix: string): Promise<FileInfo[]> {
   return out;
 }
 
-const GLOB_CHARS = /[*?[\]{}!]/;
-
+/**
+ * Files and directories whose paths match a Pachyderm glob (src/lib/pach-glob.ts: ohmyglob's
+ * syntax, captures included). Element by element where the pattern allows it (a plain name is
+ * one lookup, a pattern one directory listing); from the first element holding `**`, or when a
+ * capture or `{…}` spans a `/`, the subtree is scanned once and whole paths are matched.
+ */
 export async function globTree(v: TreeView, pattern: string): Promise<FileInfo[]> {
   const clean = cleanPath(pattern.replace(/\/+$/, '') || '/');
   if (clean === '/') {
     const root = await statPath(v, '/');
     return root === undefined ? [] : [root];
   }
-  const segments = clean.slice(1).split('/');
+  const whole = compileGlob(clean);
   const out: FileInfo[] = [];
+  const scan = async (dir: string): Promise<void> => {
+    const prefix = dirKey(dir);
+    for await (const [k, val] of range(v.reader, v.root, { prefix })) {
+      const p = k.replace(/\/$/, '');
+      if (p === dir || !whole.match(p)) continue;
+      if (isFileValue(val)) out.push(fileInfo(k, val, v.commit));
+      else if (isDirValue(val)) out.push({ path: k, type: 'dir', sizeBytes: val.s, commit: v.commit });
+    }
+  };
+  const segments = globSegments(clean);
+  if (segments === undefined) {
+    await scan('/');
+    return out;
+  }
   const walk = async (dir: string, i: number): Promise<void> => {
     const seg = segments[i]!;
     const last = i === segments.length - 1;
     if (seg.includes('**')) {
-      // `**` can match any depth: scan the subtree once and match whole paths.
-      const rest = segments.slice(i).join('/');
-      const isMatch = picomatch(rest, { dot: true });
-      const prefix = dirKey(dir);
-      for await (const [k, val] of range(v.reader, v.root, { prefix })) {
-        const rel = k.slice(prefix.length).replace(/\/$/, '');
-        if (rel !== '' && isMatch(rel)) {
-          if (isFileValue(val)) out.push(fileInfo(k, val, v.commit));
-          else if (isDirValue(val)) out.push({ path: k, type: 'dir', sizeBytes: val.s, commit: v.commit });
-        }
-      }
+      await scan(dir);
       return;
     }
-    if (!GLOB_CHARS.test(seg)) {
+    if (isLiteralSegment(seg)) {
       const p = joinPath(dir, seg);
       if (last) {
         const info = await statPath(v, p);
@@ -288,10 +296,10 @@ export async function globTree(v: TreeView, pattern: string): Promise<FileInfo[]
       }
       return;
     }
-    const isMatch = picomatch(seg, { dot: true });
+    const one = compileGlob(seg);
     for (const child of await listChildren(v, dirKey(dir))) {
       const name = child.path.replace(/\/$/, '').slice(child.path.replace(/\/$/, '').lastIndexOf('/') + 1);
-      if (!isMatch(name)) continue;
+      if (!one.match(name)) continue;
       if (last) out.push(child);
       else if (child.type === 'dir') await walk(child.path.replace(/\/$/, ''), i + 1);
     }

@@ -136,7 +136,7 @@ export function spoutSpec(info: PipelineInfo): SpoutSpec {
 }
 
 /** Sends state reports one at a time, in order, retrying while the daemon is away; the latest wins. */
-class StateReporter {
+export class StateReporter {
   private pending: WorkerStateReport | undefined;
   private lastSent: WorkerStateReport['state'] | undefined;
   private sending: Promise<void> | undefined;

@@ -9,6 +9,8 @@
  *   is ready, which is what keeps trigger latency low, so there is no sleep between claims. An
  *   empty answer that comes back early (a daemon that will not hold the request) is backed off,
  *   so a misbehaving daemon cannot make the worker spin.
+ *   With a client that has `reportDatumAndClaim` (the SDK's does), the report also brings the
+ *   next datum when one is pending, and the worker goes from idle straight to running it.
  * - running: `runDatum`, then its logs are flushed and the result reported. Transient daemon
  *   failures (connection refused, 503) are retried by `DAEMON_RETRY` (unbounded, 100 ms doubling
  *   to 5 s, jittered): a claim, a datum whose download/upload was cut, a report. Any other
@@ -109,34 +111,40 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
     await rm(scratchRoot, { recursive: true, force: true });
     let announcedJob: string | null = null;
     let earlyEmpty = 0;
+    // The datum the daemon handed over with the last report (report and claim in one round
+    // trip); null: claim as usual.
+    let next: DatumTask | null = null;
 
     while (!signal.aborted) {
-      setState({ kind: 'claiming' });
-      const asked = Date.now();
-      let task: DatumTask | null;
-      try {
-        task = await retry(policy, signal, () => client.claimDatum(pipeline, { worker: workerId, waitMs }, signal), { onRetry });
-      } catch (err) {
-        if (signal.aborted) break;
-        if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
-          warn(`pipeline ${pipeline} no longer exists; the worker stops`);
-          return;
-        }
-        throw err;
-      }
-      reachable();
+      let task: DatumTask | null = next;
+      next = null;
       if (task === null) {
-        earlyEmpty = Date.now() - asked < Math.min(EARLY_EMPTY_CLAIM_MS, waitMs) ? earlyEmpty + 1 : 0;
-        if (earlyEmpty > 0) {
-          try {
-            await sleep(backoffDelay(policy, earlyEmpty), signal);
-          } catch {
-            break;
+        setState({ kind: 'claiming' });
+        const asked = Date.now();
+        try {
+          task = await retry(policy, signal, () => client.claimDatum(pipeline, { worker: workerId, waitMs }, signal), { onRetry });
+        } catch (err) {
+          if (signal.aborted) break;
+          if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
+            warn(`pipeline ${pipeline} no longer exists; the worker stops`);
+            return;
           }
+          throw err;
         }
-        continue;
+        reachable();
+        if (task === null) {
+          earlyEmpty = Date.now() - asked < Math.min(EARLY_EMPTY_CLAIM_MS, waitMs) ? earlyEmpty + 1 : 0;
+          if (earlyEmpty > 0) {
+            try {
+              await sleep(backoffDelay(policy, earlyEmpty), signal);
+            } catch {
+              break;
+            }
+          }
+          continue;
+        }
+        earlyEmpty = 0;
       }
-      earlyEmpty = 0;
 
       setState({ kind: 'running', job: task.job, datum: task.datum, attempt: task.attempt });
       if (task.job !== announcedJob) {
@@ -148,7 +156,12 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
       // The datum's lines first, so `logs --job` is complete when the job is seen to finish.
       await logs.flush(2_000);
       try {
-        await retry(policy, signal, () => client.reportDatum(pipeline, result), { onRetry });
+        // With the combined call the daemon may hand over the next datum, claimed for this
+        // worker: from here on it is held exactly like a datum whose claim answer arrived, so a
+        // worker stopped or killed now leaves it to the daemon's sweep of gone workers, as before.
+        const report = client.reportDatumAndClaim?.bind(client);
+        if (report !== undefined) next = await retry(policy, signal, () => report(pipeline, result), { onRetry });
+        else await retry(policy, signal, () => client.reportDatum(pipeline, result), { onRetry });
       } catch (err) {
         if (signal.aborted) break;
         // The daemon refused the report (the job was stopped, the datum reassigned): nothing to

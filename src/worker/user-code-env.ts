@@ -12,6 +12,10 @@
  *    `src/client/client.go` and `worker_rc.go`):
  *    - `<input name>` = `/pfs/<input name><datum path>` (filepath.Join of the input dir, the
  *      input's name and the file's path) and `<input name>_COMMIT` = the input commit id;
+ *      several inputs of one name (a group) set these in datum order, so the last one wins, as
+ *      in Pachyderm where the later duplicate of a variable wins;
+ *    - `PACH_DATUM_<input name>_JOIN_ON` / `PACH_DATUM_<input name>_GROUP_BY`: the key the
+ *      input's glob captures gave (`join_on` / `group_by` filled in), when it is not empty;
  *    - `PACH_DATUM_ID`, `PACH_JOB_ID`;
  *    - `PACH_OUTPUT_COMMIT_ID`: the job id, since a job's output commit shares the commit-set id
  *      of the input commit that made it (Pachyderm 2's global ids);
@@ -45,6 +49,8 @@ export function userCodeEnv(task: DatumTask, worker: Readonly<Record<string, str
   for (const input of task.inputs) {
     env[input.name] = inputMountPath(input.name, input.path);
     env[`${input.name}_COMMIT`] = input.commit;
+    if (input.joinOn !== undefined && input.joinOn !== '') env[`PACH_DATUM_${input.name}_JOIN_ON`] = input.joinOn;
+    if (input.groupBy !== undefined && input.groupBy !== '') env[`PACH_DATUM_${input.name}_GROUP_BY`] = input.groupBy;
   }
   env.PACH_DATUM_ID = task.datum;
   env.PACH_JOB_ID = task.job;

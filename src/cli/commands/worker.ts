@@ -1,6 +1,7 @@
 /**
  * `worker --pipeline P --worker-id W`: runs one worker of a pipeline in this process: the
- * transform loop for a transform pipeline, the spout loop for a spout. The daemon's local
+ * transform loop for a transform pipeline, the spout loop for a spout (the connector loop for a
+ * spout with `spout.connector`). The daemon's local
  * executor starts it (with PACHD_ADDRESS and the pipeline's token in the environment); a
  * Kubernetes executor would run the same command in a pod. Like `daemon`, this is the same
  * binary in another role, so it imports the worker package (lazily).
@@ -51,7 +52,11 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       try {
         const info = await client.inspectPipeline(pipeline);
         const worker = await import('../../worker/index.js');
-        if (info.type === 'spout') {
+        const spout = info.spec.spout as { connector?: unknown } | undefined;
+        if (info.type === 'spout' && spout?.connector !== undefined) {
+          // A connector spout: no user code, this process reads the source itself.
+          await worker.runConnectorWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
+        } else if (info.type === 'spout') {
           const token = ctx.config().token;
           await worker.runSpoutWorker({
             pipeline, workerId, client, signal: stop.signal, onWarning: warn,
