@@ -169,6 +169,25 @@ export interface FsckReport {
   errors: Array<{ repo: string; commit: string; message: string }>;
 }
 
+/** What one garbage collection reclaimed (POST /gc; see src/pfs/gc.ts). */
+export interface GcReport {
+  expiredUploads: number;
+  /** Sealed packs that no pack row named (a crash between seal and record), removed. */
+  orphanPacks: number;
+  /** Unrecorded packs left alone: younger than the grace period, or being recorded now. */
+  youngPacks: number;
+  chunksDeleted: number;
+  /** Registered packs all of whose chunks were garbage, removed. */
+  packsDeleted: number;
+  /** Bytes of the packs removed. */
+  bytesFreed: number;
+  /** Chunks still named after the run. */
+  chunksLive: number;
+  /** Chunks that looked unnamed at the first mark and were named again by the second. */
+  chunksRescued: number;
+  durationMs: number;
+}
+
 export interface UploadInfo {
   id: string;
 }

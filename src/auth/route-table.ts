@@ -87,6 +87,7 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/version`]: PUBLIC,
   [`GET ${P}/health`]: PUBLIC,
   [`POST ${P}/fsck`]: ADMIN,
+  [`POST ${P}/gc`]: ADMIN,
 
   // the web console's page and static files (src/server/routes/console.ts)
   ['GET /']: PUBLIC,

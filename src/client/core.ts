@@ -15,7 +15,7 @@
 import { API_PREFIX } from '../api/types.js';
 import type {
   BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, SpoutCommitStats, CreateBranchRequest, FileDiff,
-  FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
+  FileInfo, FsckReport, GcReport, RepoInfo, StartCommitRequest, VersionInfo,
 } from '../api/types.js';
 import type {
   ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
@@ -145,6 +145,15 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
   /** Verifies every finished commit: tree nodes, chunk presence and chunk hashes. */
   async fsck(): Promise<FsckReport> {
     return this.call('POST', '/fsck');
+  }
+
+  /**
+   * Runs the garbage collector: reclaims chunks and packs that no commit, open commit, upload or
+   * datum output names. Safe beside live traffic.
+   * @example const r = await client.gc(); console.log(r.bytesFreed);
+   */
+  async gc(): Promise<GcReport> {
+    return this.call('POST', '/gc');
   }
 
   // ---- repos ----

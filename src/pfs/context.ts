@@ -13,6 +13,7 @@ import type { ChunkLocation, ObjectStore } from '../storage/objects/index.js';
 import { CachedNodeReader, NodeCache, type DecodedNodeReader } from './tree/index.js';
 import type { CommitInfo } from '../api/types.js';
 import { NOOP_METER, type Meter } from '../lib/meter.js';
+import { InFlight } from './in-flight.js';
 
 export type Exec = Kysely<Database>;
 
@@ -31,6 +32,8 @@ export class PfsContext {
   private readonly nodeCache = new NodeCache({ maxNodes: 20_000, maxBytes: nodeCacheBytes() });
   /** Chunk locations by hash; a chunk's location never changes while it is referenced. */
   readonly chunkCache = new Lru<string, ChunkLocation>(100_000);
+  /** Uploads of this process between their first chunk look-up and their recording transaction (for gc). */
+  readonly inFlight = new InFlight();
 
   /** Callbacks to run once the transaction they were registered in has committed. */
   private readonly afterCommitOf = new WeakMap<Exec, Array<() => void>>();

@@ -164,16 +164,52 @@ export class FileReader {
     return out;
   }
 
-  /** Writes a file's chunks to a stream in order, honouring back-pressure. */
+  /**
+   * Reads a chunk at a location that may come from the cache. A cached location can be stale
+   * when a garbage collector in another daemon deleted the chunk and it was stored again
+   * elsewhere: on PFS_CORRUPT the index is asked again, and a different location is read once.
+   */
+  private async readChunk(hash: string, loc: ChunkLocation): Promise<Buffer> {
+    try {
+      return await this.ctx.objects.read(loc);
+    } catch (err) {
+      if (!(err instanceof SluiceError) || err.code !== 'PFS_CORRUPT') throw err;
+      this.ctx.chunkCache.delete(hash);
+      const row = await this.ctx.db.selectFrom('chunks').select(['pack', 'offset', 'length']).where('hash', '=', hash).executeTakeFirst();
+      if (row === undefined || (row.pack === loc.pack && row.offset === loc.offset)) throw err;
+      const fresh = { pack: row.pack, offset: row.offset, length: row.length };
+      this.ctx.chunkCache.set(hash, fresh);
+      return this.ctx.objects.read(fresh);
+    }
+  }
+
+  /**
+   * Writes a file's chunks to a stream in order, honouring back-pressure. Up to READ_AHEAD chunk
+   * reads are in flight at once, so a store with per-request latency (S3: one ranged GET per
+   * chunk) overlaps them; memory stays bounded by READ_AHEAD chunks (4 MiB each at most).
+   */
   private async pipeChunks(value: FileValue, out: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
     const BATCH = 64;
+    const READ_AHEAD = 4;
     for (let i = 0; i < value.c.length; i += BATCH) {
       const slice = value.c.slice(i, i + BATCH);
       const locs = await this.locate(slice.map((c) => c[0]));
-      for (const [hash] of slice) {
+      const reads: Array<Promise<Buffer> | undefined> = [];
+      const start = (k: number): void => {
+        const hash = slice[k]![0];
         const loc = locs.get(hash);
-        if (loc === undefined) throw new SluiceError('PFS_CORRUPT', `chunk ${hash} is not in the chunk index`, { details: { chunk: hash } });
-        const bytes = await this.ctx.objects.read(loc);
+        const read = loc === undefined
+          ? Promise.reject(new SluiceError('PFS_CORRUPT', `chunk ${hash} is not in the chunk index`, { details: { chunk: hash } }))
+          : this.readChunk(hash, loc);
+        // Awaited in order below; until then a failure must not count as unhandled.
+        read.catch(() => undefined);
+        reads[k] = read;
+      };
+      for (let k = 0; k < Math.min(READ_AHEAD, slice.length); k++) start(k);
+      for (let k = 0; k < slice.length; k++) {
+        const bytes = await reads[k]!;
+        reads[k] = undefined;
+        if (k + READ_AHEAD < slice.length) start(k + READ_AHEAD);
         if (!out.write(bytes)) await new Promise<void>((r) => out.once('drain', r));
       }
     }

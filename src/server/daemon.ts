@@ -1,13 +1,13 @@
 /**
- * The daemon: opens the stores under one data directory (SQLite `meta.db` and the `objects/`
- * folder), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
+ * The daemon: opens the stores (SQLite `meta.db` or PostgreSQL; the `objects/` folder, another
+ * folder or an S3 bucket), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
  * requests, lets in-flight ones finish, then closes the stores.
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openPostgresMetadataStore, openSqliteMetadataStore } from '../storage/metadata/index.js';
-import { FsObjectStore, MeteredObjectStore } from '../storage/objects/index.js';
+import { MeteredObjectStore, openObjectStore } from '../storage/objects/index.js';
 import { PromMeter } from './metrics/prom-meter.js';
 import type { MetricsAuth } from './metrics/daemon-metrics.js';
 import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
@@ -31,6 +31,12 @@ export interface DaemonOptions {
    * a `postgres://user@host:port/db?schema=name` URL. Objects stay under the data directory.
    */
   metadata?: string;
+  /** The object store: undefined for `<data-dir>/objects`, a folder, or `s3://BUCKET/PREFIX` (src/storage/objects/open.ts). */
+  objects?: string;
+  /** Run the garbage collector every this many ms (undefined or 0: never; `sluice gc` runs it on demand). */
+  gcIntervalMs?: number;
+  /** Unrecorded packs younger than this are left to their writer (default 15 min; see src/pfs/gc.ts). */
+  gcGraceMs?: number;
   /** 'local' (default) runs pipeline workers as child processes; 'none' runs no workers. */
   executor?: 'local' | 'none';
   /** `GET /metrics`: `token` (default) needs a user or robot token while auth is active; `none` is open. */
@@ -65,13 +71,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   // One meter per daemon, handed down to the stores, pfs and pps (and the executor's restarts).
   const meter = new PromMeter();
+  // Parsed first: a bad --objects is refused before anything is opened.
+  const objects = new MeteredObjectStore(await openObjectStore(opts.objects, dataDir), meter);
   const meta = opts.metadata !== undefined && /^postgres(ql)?:\/\//.test(opts.metadata)
     ? await openPostgresMetadataStore(opts.metadata, { meter })
     : await openSqliteMetadataStore(join(dataDir, 'meta.db'), { meter });
-  const objects = new MeteredObjectStore(new FsObjectStore(join(dataDir, 'objects')), meter);
-  await objects.open();
-  const pfs = openPfs(meta, objects, { meter });
-  const gc = await pfs.gc();
+  try {
+    await objects.open();
+  } catch (err) {
+    await meta.close().catch(() => undefined);
+    throw err;
+  }
+  const pfs = openPfs(meta, objects, { meter, ...(opts.gcGraceMs !== undefined ? { gcDefaults: { graceMs: opts.gcGraceMs } } : {}) });
+  const gc = await pfs.gc({ startup: true });
+  const stopGc = pfs.schedule(opts.gcIntervalMs);
   let address = `${opts.host}:${opts.port}`;
   let pps: Pps | undefined;
   const auth = new AuthService(meta.db, { now: pfs.ctx.now, metricsAuth: opts.metricsAuth ?? 'token' });
@@ -110,6 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     async close() {
       if (closed) return;
       closed = true;
+      await stopGc();
       await pps?.close();
       await app.close();
       await objects.close();

@@ -4,7 +4,7 @@
  * implementation (local folder, S3) can be wrapped, and the conformance suite holds for it too.
  */
 import { secondsSince, type ObjectStoreOp, type StorageMeter } from '../../lib/meter.js';
-import type { ChunkLocation, ObjectStore, PackWriter } from './object-store.js';
+import type { ChunkLocation, ObjectStore, PackInfo, PackWriter } from './object-store.js';
 
 async function timed<T>(meter: StorageMeter, op: ObjectStoreOp, fn: () => Promise<T>, bytes?: (r: T) => number): Promise<T> {
   const start = process.hrtime.bigint();
@@ -68,6 +68,17 @@ export class MeteredObjectStore implements ObjectStore {
     let ok = false;
     try {
       yield* this.inner.listPacks();
+      ok = true;
+    } finally {
+      this.meter.objectStoreOp('list', secondsSince(start), ok);
+    }
+  }
+
+  async *listPackInfos(): AsyncIterable<PackInfo> {
+    const start = process.hrtime.bigint();
+    let ok = false;
+    try {
+      yield* this.inner.listPackInfos();
       ok = true;
     } finally {
       this.meter.objectStoreOp('list', secondsSince(start), ok);
