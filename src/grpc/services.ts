@@ -9,6 +9,8 @@ import { registerHealth } from './health.js';
 import { registerPfs } from './pfs.js';
 import { registerTransaction } from './transaction.js';
 import { registerVersion } from './version.js';
+import { registerPps } from './pps.js';
+import { registerAuth, registerIdentityAndLicense } from './auth.js';
 
 export type RegisterService = (registry: GrpcRegistry, deps: GrpcDeps) => void;
 
@@ -19,4 +21,7 @@ export const SERVICES: readonly RegisterService[] = [
   registerTransaction,
   registerPfs,
   // ---- pps_v2 and auth_v2 (G2): append registerPps / registerAuth here ----
+  registerPps,
+  registerAuth,
+  registerIdentityAndLicense,
 ];
