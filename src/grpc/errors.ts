@@ -26,6 +26,16 @@ const CODE_STATUS: Partial<Record<ErrorCode, status>> = {
   AUTH_NOT_ACTIVATED: status.UNIMPLEMENTED,
 };
 
+/**
+ * Messages in the shape Pachyderm's clients parse (python-pachyderm's `path_exists` matches
+ * `^file .+ not found in repo .+ at commit .+$`, its tests `parent commit .* has not been
+ * finished`), rebuilt from the error's details; the Sluice code stays in the metadata.
+ */
+const PACHYDERM_MESSAGES: Partial<Record<ErrorCode, (d: Record<string, unknown>, message: string) => string | undefined>> = {
+  PFS_FILE_NOT_FOUND: (d) => (typeof d.path === 'string' && typeof d.repo === 'string' && typeof d.ref === 'string' ? `file ${d.path} not found in repo ${d.repo} at commit ${d.ref}` : undefined),
+  PFS_COMMIT_NOT_FINISHED: (d, m) => (typeof d.branch === 'string' && typeof d.commit === 'string' ? `parent commit ${d.commit} has not been finished (${m})` : undefined),
+};
+
 /** The phrase Pachyderm's clients look for when auth is off. */
 export const AUTH_NOT_ACTIVATED_MESSAGE = 'the auth service is not activated';
 
@@ -42,7 +52,7 @@ export function toGrpcError(err: unknown): GrpcError {
   const e = err instanceof SluiceError ? err : new SluiceError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, e.code);
-  let message = e.message;
+  let message = PACHYDERM_MESSAGES[e.code]?.(e.details ?? {}, e.message) ?? e.message;
   if (e.code === 'AUTH_NOT_ACTIVATED' && !message.includes(AUTH_NOT_ACTIVATED_MESSAGE)) message = `${AUTH_NOT_ACTIVATED_MESSAGE}: ${message}`;
   return { code: grpcStatusOf(e), details: message, message, metadata };
 }

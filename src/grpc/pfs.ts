@@ -10,9 +10,11 @@
  * `delete_file` followed by `add_file` chunks of up to 19 MiB). `add_file.url` is refused.
  */
 import type { Readable } from 'node:stream';
-import type { CommitInfo, FileInfo } from '../api/types.js';
+import type { BranchInfo, CommitInfo, FileInfo } from '../api/types.js';
 import { API_PREFIX } from '../api/types.js';
-import { SluiceError } from '../errors/index.js';
+import { SluiceError, isSluiceError } from '../errors/index.js';
+import { isCommitId } from '../lib/names.js';
+import { cleanPath } from '../lib/paths.js';
 import type { GrpcDeps, GrpcRegistry, RouteView } from './registry.js';
 import {
   branchInfoMsg, branchTarget, checkProject, commitInfoMsg, commitMsg, commitTarget, DEFAULT_PROJECT, fileInfoMsg, fileTarget,
@@ -117,7 +119,10 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     return each(svc.listRepos({ all: true }).then((all) => all.filter((x) => r.type === '' || x.type === r.type)), repoInfoMsg);
   });
   s.unary<DeleteRepoReq, Empty>('DeleteRepo', (r) => repoView(`DELETE ${P}/repos/:repo`, repoName(r.repo)), async (r) => {
-    await svc.deleteRepo(repoName(r.repo), { force: r.force });
+    // As in Pachyderm, deleting a repo that does not exist succeeds (clients rely on it to clean up).
+    await svc.deleteRepo(repoName(r.repo), { force: r.force }).catch((err: unknown) => {
+      if (!isSluiceError(err, 'PFS_REPO_NOT_FOUND')) throw err;
+    });
     return EMPTY;
   });
   s.unary<DeleteReposReq, unknown>('DeleteRepos', () => ({ route: `POST ${P}/delete-all` }), async (r) => {
@@ -233,7 +238,10 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     return branchInfoMsg(await svc.inspectBranch(b.repo, b.branch));
   });
   s.serverStream<ListBranchReq, unknown>('ListBranch', (r) => repoView(`GET ${P}/repos/:repo/branches`, repoName(r.repo)), (r) =>
-    each(svc.listBranches(repoName(r.repo)).then((l) => (r.reverse ? l.reverse() : l)), branchInfoMsg));
+    each(svc.listBranches(repoName(r.repo)).then((l) => {
+      const shown = l.filter((b) => !isUnbornMaster(b));
+      return r.reverse ? shown.reverse() : shown;
+    }), branchInfoMsg));
   s.unary<BranchReq, Empty>('DeleteBranch', (r) => {
     const b = branchTarget(r.branch);
     return repoView(`DELETE ${P}/repos/:repo/branches/:branch`, b.repo, { params: { branch: b.branch } });
@@ -346,7 +354,13 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
   })());
   s.unary<FileReq, unknown>('InspectFile', fileView(`GET ${P}/repos/:repo/commits/:ref/stat`), async (r) => {
     const f = fileTarget(r.file);
-    const info = await files.inspectFile(f.repo, f.ref, f.path);
+    const info = await files.inspectFile(f.repo, f.ref, f.path).catch((err: unknown) => {
+      // Pachyderm names the missing branch, and python-pachyderm's path_exists parses that.
+      if (isSluiceError(err, 'PFS_REPO_NOT_FOUND') && !isCommitId(f.ref)) {
+        throw new SluiceError('PFS_BRANCH_NOT_FOUND', `branch ${f.ref} not found in repo ${f.repo}`, { details: { repo: f.repo, branch: f.ref } });
+      }
+      throw err;
+    });
     return fileInfoMsg(info, resolvedRef(r.file, info));
   });
   s.serverStream<ListFileReq, unknown>('ListFile', fileView(`GET ${P}/repos/:repo/commits/:ref/files`), (r) => (async function* () {
@@ -393,9 +407,21 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     const old = r.old_file !== null && r.old_file.commit !== null ? fileTarget(r.old_file, 'old_file') : undefined;
     if (old !== undefined && old.repo !== n.repo) throw new SluiceError('INVALID_ARGUMENT', `old_file is in repo ${old.repo}, not ${n.repo}: Sluice diffs within one repo`, { details: { field: 'old_file' } });
     const newCommit = await svc.inspectCommit(n.repo, n.ref);
+    const newMsg = resolvedCommitMsg(r.new_file?.commit, newCommit);
+    if (old !== undefined && cleanPath(old.path) !== cleanPath(n.path)) {
+      // Two different paths: nothing pairs up, so every file under the new path is new and every
+      // file under the old one is old, merged in path order.
+      const oldCommit = await svc.inspectCommit(old.repo, old.ref);
+      const oldMsg = resolvedCommitMsg(r.old_file?.commit, oldCommit);
+      const sides = [
+        ...(await filesUnder(n.repo, newCommit.id, n.path)).map((f) => ({ path: f.path, msg: { new_file: fileInfoMsg(f, newMsg), old_file: null } })),
+        ...(await filesUnder(old.repo, oldCommit.id, old.path)).map((f) => ({ path: f.path, msg: { new_file: null, old_file: fileInfoMsg(f, oldMsg) } })),
+      ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      for (const x of sides) yield x.msg;
+      return;
+    }
     const oldRef = old?.ref ?? newCommit.parent ?? undefined;
     const diffs = await files.diffFile(n.repo, n.ref, oldRef, n.path);
-    const newMsg = resolvedCommitMsg(r.new_file?.commit, newCommit);
     const oldMsg = oldRef === undefined ? null : commitMsg(n.repo, (await svc.inspectCommit(n.repo, oldRef)).id);
     for (const d of diffs) {
       const side = (size: number | null, commit: CommitMsg | null): unknown =>
@@ -403,6 +429,21 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
       yield { new_file: side(d.newSizeBytes, newMsg), old_file: side(d.oldSizeBytes, oldMsg) };
     }
   })());
+
+  /** The files (not directories) at or under a path: one for a file, all beneath for a directory. */
+  const filesUnder = async (repo: string, ref: string, path: string): Promise<FileInfo[]> => {
+    const top = await files.inspectFile(repo, ref, path);
+    if (top.type !== 'dir') return [top];
+    const out: FileInfo[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const c of await files.listFile(repo, ref, dir)) {
+        if (c.type === 'dir') await walk(c.path);
+        else out.push(c);
+      }
+    };
+    await walk(top.path);
+    return out;
+  };
 
   // ---- admin ----
   s.serverStream<FsckReq, { fix: string; error: string }>('Fsck', () => ({ route: `POST ${P}/fsck` }), (r) => (async function* () {
@@ -420,7 +461,28 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
   s.serverStream<Empty, unknown>('ListProject', () => ({ route: `GET ${P}/auth/whoami` }), () => each([project], (p) => p));
 
   s.notServed('ClearCommit', 'Sluice cannot empty an open commit; delete it (DropCommitSet) and start another');
-  s.notServed('ListCommitSet', 'list the commits of a repo (ListCommit) instead');
+  s.serverStream<{ project: ProjectMsg | null }, unknown>('ListCommitSet', () => ({ route: `GET ${P}/repos` }), (r) => (async function* () {
+    checkProject(r.project);
+    // Every commit of every repo, grouped by id (Pachyderm's global commit), newest set first.
+    const sets = new Map<string, CommitInfo[]>();
+    for (const repo of await svc.listRepos({ all: true })) {
+      for (const c of await svc.listCommits(repo.name)) {
+        const list = sets.get(c.id);
+        if (list === undefined) sets.set(c.id, [c]);
+        else list.push(c);
+      }
+    }
+    const ordered = [...sets.entries()].sort((a, b) => Math.max(...b[1].map((c) => c.started)) - Math.max(...a[1].map((c) => c.started)));
+    for (const [id, commits] of ordered) yield { commit_set: { id }, commits: commits.sort((a, b) => a.started - b.started).map(commitInfoMsg) };
+  })());
+}
+
+/**
+ * Sluice makes every repo with an empty `master` branch; Pachyderm makes a branch with its first
+ * commit. Listing leaves such a branch out, so Pachyderm's clients see what they would there.
+ */
+function isUnbornMaster(b: BranchInfo): boolean {
+  return b.name === 'master' && b.head === null && b.provenance.length === 0 && b.subvenance.length === 0;
 }
 
 /** The commit a file reply names: the resolved id, keeping the branch the caller named. */

@@ -239,6 +239,38 @@ describe('gRPC API (auth off)', () => {
     assert.deepEqual(seen, ids);
   });
 
+  it('answers in the shapes Pachyderm\'s clients parse', async () => {
+    // Deleting a repo that does not exist succeeds, as in Pachyderm (clients clean up with it).
+    assert.equal((await statusOf(g.unary('pfs', 'DeleteRepo', { repo: { name: 'never-made' }, force: true }))).code, 'ok');
+    await g.unary('pfs', 'CreateRepo', { repo: { name: 'p1' } });
+    // A new repo lists no branch until its first commit (Sluice's empty master is left out).
+    assert.deepEqual(await g.list('pfs', 'ListBranch', { repo: { name: 'p1' } }), []);
+    await g.unary('pfs', 'CreateBranch', { branch: branch('p1', 'foobar') });
+    assert.deepEqual((await g.list('pfs', 'ListBranch', { repo: { name: 'p1' } })).map((b) => b.branch.name), ['foobar']);
+    const c = await g.unary('pfs', 'StartCommit', { branch: branch('p1') });
+    const again = await statusOf(g.unary('pfs', 'StartCommit', { branch: branch('p1') }));
+    assert.equal(again.code, status.FAILED_PRECONDITION);
+    assert.match(again.details, /parent commit .* has not been finished/);
+    await g.unary('pfs', 'FinishCommit', { commit: c });
+    const missing = await statusOf(g.unary('pfs', 'InspectFile', { file: fileOf('p1', '/nothing') }));
+    assert.match(missing.details, /^file .+ not found in repo .+ at commit .+$/);
+    const noRepo = await statusOf(g.unary('pfs', 'InspectFile', { file: fileOf('no-such-repo', '/x') }));
+    assert.match(noRepo.details, /^branch .+ not found in repo .+$/);
+  });
+
+  it('diffs two different paths, and lists commit sets', async () => {
+    await g.unary('pfs', 'CreateRepo', { repo: { name: 'd2' } });
+    await g.modifyFile(putMsgs('d2', { '/file1.dat': 'old 1', '/file2.dat': 'old 2' }));
+    const oldId = (await g.unary('pfs', 'InspectBranch', { branch: branch('d2') })).head.id;
+    await g.modifyFile(putMsgs('d2', { '/file1.dat': 'new 1' }));
+    const diff = await g.list('pfs', 'DiffFile', { new_file: fileOf('d2', '/file1.dat'), old_file: fileOf('d2', '/file2.dat', 'master', oldId) });
+    assert.deepEqual(diff.map((d) => [d.new_file?.file.path ?? null, d.old_file?.file.path ?? null]), [['/file1.dat', null], [null, '/file2.dat']]);
+    const sets = await g.list('pfs', 'ListCommitSet', {});
+    const d2Sets = sets.filter((s) => s.commits.some((c: Msg) => c.commit.repo.name === 'd2'));
+    assert.equal(d2Sets.length, 2);
+    assert.equal(d2Sets[1]!.commit_set.id, oldId);
+  });
+
   it('squashes and drops commit sets', async () => {
     await g.unary('pfs', 'CreateRepo', { repo: { name: 'q1' } });
     await g.modifyFile(putMsgs('q1', { '/1': '1' }));
