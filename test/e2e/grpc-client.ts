@@ -20,6 +20,10 @@ export const SERVICES = {
   admin: ['admin_v2/admin.proto', 'admin_v2.API'],
   transaction: ['transaction_v2/transaction.proto', 'transaction_v2.API'],
   health: ['grpc/health/v1/health.proto', 'grpc.health.v1.Health'],
+  pps: ['pps_v2/pps.proto', 'pps_v2.API'],
+  auth: ['auth_v2/auth.proto', 'auth_v2.API'],
+  identity: ['identity_v2/identity.proto', 'identity_v2.API'],
+  license: ['license_v2/license.proto', 'license_v2.API'],
 } as const;
 
 export type ServiceKey = keyof typeof SERVICES;
