@@ -9,7 +9,9 @@
  * `add_file` messages for one path are one streamed append (python-pachyderm sends a file as a
  * `delete_file` followed by `add_file` chunks of up to 19 MiB). `add_file.url` is refused.
  */
+import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import { EventQueue } from '../lib/event-queue.js';
 import type { BranchInfo, CommitInfo, FileInfo } from '../api/types.js';
 import { API_PREFIX } from '../api/types.js';
 import { SluiceError, isSluiceError } from '../errors/index.js';
@@ -181,10 +183,12 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     const opts: { branch?: string; from?: string; signal: AbortSignal } = { signal: ctx.signal };
     if (r.branch !== '') opts.branch = r.branch;
     if (r.from !== null) opts.from = commitTarget({ ...r.from, repo: r.from.repo ?? r.repo }, 'from').ref;
+    const started = r.state === 'STARTED' || r.state === 'READY' || r.state === 'COMMIT_STATE_UNKNOWN' || r.state === '';
     return (async function* () {
       await svc.inspectRepo(repo);
       if (opts.from !== undefined) await svc.inspectCommit(repo, opts.from);
-      for await (const c of svc.subscribeCommits(repo, opts)) if (originMatches(c, r.origin_kind)) yield commitInfoMsg(c);
+      const source = started ? subscribeStarted(deps, repo, opts) : svc.subscribeCommits(repo, opts);
+      for await (const c of source) if (originMatches(c, r.origin_kind)) yield commitInfoMsg(c);
     })();
   });
   const setId = (r: CommitSetReq): string => {
@@ -475,6 +479,40 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     const ordered = [...sets.entries()].sort((a, b) => Math.max(...b[1].map((c) => c.started)) - Math.max(...a[1].map((c) => c.started)));
     for (const [id, commits] of ordered) yield { commit_set: { id }, commits: commits.sort((a, b) => a.started - b.started).map(commitInfoMsg) };
   })());
+}
+
+/**
+ * Commits of a repo (or one branch of it) as they START, Pachyderm's default subscription: those
+ * stored (after `from`), oldest first, then each new one once, whether it was started open
+ * (`commitStarted`) or made and finished in one step by an upload (`commitFinished` only).
+ */
+async function* subscribeStarted(deps: GrpcDeps, repo: string, opts: { branch?: string; from?: string; signal: AbortSignal }): AsyncGenerator<CommitInfo> {
+  const events = deps.pfs.ctx.events;
+  const relay = new EventEmitter();
+  const forward = (info: CommitInfo): void => {
+    relay.emit('commit', info);
+  };
+  // Listen before reading the store, so nothing that starts in between is missed.
+  events.on('commitStarted', forward);
+  events.on('commitFinished', forward);
+  const live = new EventQueue<CommitInfo>(relay, 'commit', (c) => c.repo === repo && (opts.branch === undefined || c.branch === opts.branch));
+  try {
+    const seen = new Set<string>();
+    const stored = await deps.pfs.service.listCommits(repo, { ...(opts.branch !== undefined ? { branch: opts.branch } : {}), ...(opts.from !== undefined ? { from: opts.from } : {}) });
+    for (const c of stored.reverse()) {
+      seen.add(c.id);
+      yield c;
+    }
+    for await (const c of live.follow(opts.signal)) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      yield c;
+    }
+  } finally {
+    live.close();
+    events.off('commitStarted', forward);
+    events.off('commitFinished', forward);
+  }
 }
 
 /**

@@ -237,6 +237,16 @@ describe('gRPC API (auth off)', () => {
     stream.cancel();
     const ids = (await g.list('pfs', 'ListCommit', { repo: { name: 's1' }, reverse: true })).map((c) => c.commit.id);
     assert.deepEqual(seen, ids);
+
+    // With state STARTED (python-pachyderm's default) an open commit arrives when it starts.
+    const started = g.stream('pfs', 'SubscribeCommit', { repo: { name: 's1' }, branch: 'master', state: 'STARTED', from: { repo: { name: 's1' }, id: ids[1] } });
+    const it3 = started[Symbol.asyncIterator]();
+    const open = await g.unary('pfs', 'StartCommit', { branch: branch('s1') });
+    const got = ((await it3.next()).value as Msg);
+    assert.equal(got.commit.id, open.id);
+    assert.equal(got.finished, null);
+    started.cancel();
+    await g.unary('pfs', 'FinishCommit', { commit: open });
   });
 
   it('answers in the shapes Pachyderm\'s clients parse', async () => {
