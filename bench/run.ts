@@ -23,8 +23,9 @@ import { scale } from './scale.js';
 import { pipelines } from './pipelines.js';
 import { spoutsPipe } from './spouts-pipe.js';
 import { spoutsPut } from './spouts-put.js';
+import { grpcPut } from './grpc-put.js';
 
-const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines, spoutsPipe, spoutsPut];
+const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines, spoutsPipe, spoutsPut, grpcPut];
 
 async function findProfiles(root: string): Promise<Array<{ label: string; file: string }>> {
   const out: Array<{ label: string; file: string }> = [];

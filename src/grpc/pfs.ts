@@ -17,6 +17,7 @@ import { API_PREFIX } from '../api/types.js';
 import { SluiceError, isSluiceError } from '../errors/index.js';
 import { isCommitId } from '../lib/names.js';
 import { cleanPath } from '../lib/paths.js';
+import type { StageOp } from '../pfs/index.js';
 import type { GrpcDeps, GrpcRegistry, RouteView } from './registry.js';
 import {
   branchInfoMsg, branchTarget, checkProject, commitInfoMsg, commitMsg, commitTarget, DEFAULT_PROJECT, fileInfoMsg, fileTarget,
@@ -266,6 +267,41 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
     };
     try {
       let next = await it.next();
+      /**
+       * A run of consecutive add_file / delete_file messages as upload operations, for ONE
+       * `stageMany` (one pack, one transaction). Each add_file, with the add_file messages of the
+       * same path right after it, is one appended body; `next` is kept one message ahead.
+       */
+      const run = async function* (): AsyncGenerator<StageOp> {
+        while (next.done !== true && (next.value.body === 'add_file' || next.value.body === 'delete_file')) {
+          const m: ModifyFileReq = next.value;
+          if (m.body === 'delete_file') {
+            yield { op: 'delete', path: m.delete_file!.path };
+            next = await it.next();
+            continue;
+          }
+          const af = m.add_file!;
+          if (af.source === 'url') {
+            throw new SluiceError('NOT_IMPLEMENTED', `ModifyFile: add_file from a URL (${af.url?.URL ?? ''}) is not supported by Sluice; fetch it and send its bytes`, { details: { field: 'add_file.url' } });
+          }
+          const path = af.path;
+          const first = af.raw?.value;
+          let read = false;
+          const body = async function* (): AsyncGenerator<Uint8Array> {
+            if (first !== undefined && first.length > 0) yield first;
+            for (;;) {
+              next = await it.next();
+              const a = next.done === true ? undefined : next.value.add_file;
+              if (next.done === true || next.value.body !== 'add_file' || a === null || a === undefined || a.path !== path || a.source === 'url') break;
+              const v = a.raw?.value;
+              if (v !== undefined && v.length > 0) yield v;
+            }
+            read = true;
+          };
+          yield { op: 'append', path, body: body() };
+          if (!read) throw new SluiceError('INTERNAL', 'ModifyFile: a file body was not read to its end');
+        }
+      };
       while (next.done !== true) {
         const m = next.value;
         switch (m.body) {
@@ -279,39 +315,10 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
             next = await it.next();
             break;
           }
-          case 'add_file': {
-            const id = need('add_file');
-            const af = m.add_file!;
-            if (af.source === 'url') {
-              throw new SluiceError('NOT_IMPLEMENTED', `ModifyFile: add_file from a URL (${af.url?.URL ?? ''}) is not supported by Sluice; fetch it and send its bytes`, { details: { field: 'add_file.url' } });
-            }
-            const path = af.path;
-            const first = af.raw?.value;
-            let after: IteratorResult<ModifyFileReq> | undefined;
-            // This message and every following add_file of the same path: one streamed append.
-            const body = async function* (): AsyncGenerator<Uint8Array> {
-              if (first !== undefined && first.length > 0) yield first;
-              for (;;) {
-                const n = await it.next();
-                const a = n.done === true ? undefined : n.value.add_file;
-                if (n.done === true || n.value.body !== 'add_file' || a === null || a === undefined || a.path !== path || a.source === 'url') {
-                  after = n;
-                  return;
-                }
-                const v = a.raw?.value;
-                if (v !== undefined && v.length > 0) yield v;
-              }
-            };
-            await uploads.putFile(id, path, body(), { append: true });
-            if (after === undefined) throw new SluiceError('INTERNAL', 'ModifyFile: the file body was not read to its end');
-            next = after;
+          case 'add_file':
+          case 'delete_file':
+            await uploads.stageMany(need(m.body), run());
             break;
-          }
-          case 'delete_file': {
-            await uploads.deleteFile(need('delete_file'), m.delete_file!.path);
-            next = await it.next();
-            break;
-          }
           case 'copy_file': {
             const id = need('copy_file');
             const cf = m.copy_file!;

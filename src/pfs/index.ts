@@ -39,3 +39,4 @@ export type { GcReport } from './gc.js';
 export { commitStage } from './context.js';
 export { finishCommitTx, getCommitRow, commitInfo } from './commits.js';
 export { startCommitTx } from './pfs-service.js';
+export type { StageOp } from './uploads.js';

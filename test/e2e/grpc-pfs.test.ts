@@ -12,6 +12,8 @@ import { Readable } from 'node:stream';
 import { eventually, startTestDaemon, type TestDaemon } from './harness.js';
 import { GrpcTestClient, branch, commitOf, fileOf, putMsgs, statusOf, type Msg } from './grpc-client.js';
 import { Client } from '../../src/client/index.js';
+import { FLOW_CONTROL_WINDOW_BYTES, MAX_FRAME_BYTES } from '../../src/grpc/server.js';
+import http2 from 'node:http2';
 
 async function untar(bytes: Buffer): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -56,6 +58,20 @@ describe('gRPC API (auth off)', () => {
     const cluster = await g.unary('admin', 'InspectCluster', { client_version: v });
     assert.match(cluster.id, /^[0-9a-f]{32}$/);
     assert.equal(cluster.version_warnings_ok, true);
+  });
+
+  it('advertises wide HTTP/2 windows and large frames (grpc-js internals still as expected)', async () => {
+    const session = http2.connect(`http://${t.daemon.address}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      assert.equal(settings.initialWindowSize, FLOW_CONTROL_WINDOW_BYTES);
+      assert.equal(settings.maxFrameSize, MAX_FRAME_BYTES);
+    } finally {
+      session.close();
+    }
   });
 
   it('creates, inspects, lists and deletes repos, and answers NOT_FOUND / ALREADY_EXISTS', async () => {
@@ -178,7 +194,7 @@ describe('gRPC API (auth off)', () => {
     call.write({ set_commit: commitOf('a1') });
     call.write({ delete_file: { path: '/keep.txt' } });
     call.write({ add_file: { path: '/half.txt', raw: { value: Buffer.alloc(3 * 1024 * 1024, 7) } } });
-    // Cancel once the server has staged something: the first chunk is in the store.
+    // Cancel once the server is at work on the stream (its upload is open).
     await eventually(async () => ((await t.daemon.pfs.ctx.db.selectFrom('stages').select('id').where('id', 'like', 'u/%').execute()).length > 0 ? true : undefined));
     call.cancel();
     assert.equal((await statusOf(done)).code, status.CANCELLED);
