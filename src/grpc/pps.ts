@@ -107,6 +107,24 @@ export function registerPps(registry: GrpcRegistry, deps: GrpcDeps): void {
     return (j) => j.pipelineVersion >= current - history;
   };
 
+  /**
+   * Whether a job ran on every commit named: its input commits, or (as in Pachyderm, where the
+   * spec commit is provenance of the output) the spec commit of its pipeline version.
+   */
+  const hasInputs = async (j: JobInfo, wanted: Array<{ repo: string; ref: string }>, specCommits: Map<string, Map<number, string>>): Promise<boolean> => {
+    for (const w of wanted) {
+      if (j.inputs.some((c) => c.repo === w.repo && c.id === w.ref)) continue;
+      if (w.repo !== `${j.pipeline}.spec`) return false;
+      let byVersion = specCommits.get(j.pipeline);
+      if (byVersion === undefined) {
+        byVersion = new Map((await pipelines.history(j.pipeline)).map((v) => [v.version, v.specCommit.id]));
+        specCommits.set(j.pipeline, byVersion);
+      }
+      if (byVersion.get(j.pipelineVersion) !== w.ref) return false;
+    }
+    return true;
+  };
+
   // ---- pipelines ----
   const createFromText = async (text: string, flags: { update: boolean; reprocess: boolean; dryRun: boolean }, file: string): Promise<PipelineInfo[]> => {
     if (flags.dryRun) {
@@ -221,6 +239,7 @@ export function registerPps(registry: GrpcRegistry, deps: GrpcDeps): void {
     return (async function* () {
       let list = await jobs.list(one !== undefined ? { pipeline: one } : {});
       const filters = new Map<string, (j: JobInfo) => boolean>();
+      const specCommits = new Map<string, Map<number, string>>();
       const kept: JobInfo[] = [];
       for (const j of list) {
         let f = filters.get(j.pipeline);
@@ -229,7 +248,7 @@ export function registerPps(registry: GrpcRegistry, deps: GrpcDeps): void {
           filters.set(j.pipeline, f);
         }
         if (!f(j)) continue;
-        if (inputs.length > 0 && !inputs.every((i) => j.inputs.some((c) => c.repo === i.repo && c.id === i.ref))) continue;
+        if (inputs.length > 0 && !(await hasInputs(j, inputs, specCommits))) continue;
         if (marker !== undefined && (r.reverse ? j.created <= marker : j.created >= marker)) continue;
         kept.push(j);
       }

@@ -80,6 +80,11 @@ describe('gRPC pps_v2 and auth_v2 (auth off)', () => {
     const jobs = await g.list('pps', 'ListJob', { pipeline: { name: 'edges' } });
     assert.ok(jobs.some((j) => j.job.id === head && j.state === 'JOB_SUCCESS'), JSON.stringify(jobs.map((j) => j.job.id)));
     assert.equal(jobs[0]!.details, null, 'details only when asked');
+    // Filtering by input commit: the spec commit counts, as in Pachyderm (it is provenance).
+    const bySpec = await g.list('pps', 'ListJob', { pipeline: { name: 'edges' }, input_commit: [info.spec_commit] });
+    assert.deepEqual(bySpec.map((j) => j.job.id), [head]);
+    const byOther = await g.list('pps', 'ListJob', { pipeline: { name: 'edges' }, input_commit: [{ repo: { name: 'images' }, id: 'f'.repeat(32) }] });
+    assert.deepEqual(byOther, []);
     const sets = await g.list('pps', 'ListJobSet', {});
     assert.ok(sets.some((s) => s.job_set.id === head && s.jobs.length === 1 && s.jobs[0].job.pipeline.name === 'edges'));
     const set = await g.list('pps', 'InspectJobSet', { job_set: { id: head }, wait: true });
