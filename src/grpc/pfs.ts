@@ -19,6 +19,7 @@ import { isCommitId } from '../lib/names.js';
 import { cleanPath } from '../lib/paths.js';
 import type { StageOp } from '../pfs/index.js';
 import type { GrpcDeps, GrpcRegistry, RouteView } from './registry.js';
+import { spoutCommitProvenance } from './pps.js';
 import {
   branchInfoMsg, branchTarget, checkProject, commitInfoMsg, commitMsg, commitTarget, DEFAULT_PROJECT, fileInfoMsg, fileTarget,
   repoInfoMsg, repoMsg, repoName, resolvedCommitMsg, timestamp,
@@ -148,11 +149,17 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
   s.unary<StartCommitReq, CommitMsg>('StartCommit', (r) => {
     const b = branchTarget(r.branch);
     return repoView(`POST ${P}/repos/:repo/commits`, b.repo, { body: { branch: b.branch } });
-  }, async (r) => {
+  }, async (r, ctx) => {
     const b = branchTarget(r.branch);
     const parent = r.parent === null ? undefined : commitTarget(r.parent, 'parent');
+    const provenance = await spoutCommitProvenance(deps.pps, ctx.caller, b.repo);
     if (parent !== undefined && parent.repo !== b.repo) throw new SluiceError('INVALID_ARGUMENT', `parent commit is in repo ${parent.repo}, not ${b.repo}`, { details: { field: 'parent' } });
-    const c = await svc.startCommit(b.repo, { branch: b.branch, ...(parent !== undefined ? { parent: parent.ref } : {}), ...(r.description !== '' ? { description: r.description } : {}) });
+    const c = await svc.startCommit(b.repo, {
+      branch: b.branch,
+      ...(parent !== undefined ? { parent: parent.ref } : {}),
+      ...(r.description !== '' ? { description: r.description } : {}),
+      ...(provenance.length > 0 ? { provenance } : {}),
+    });
     return commitMsg(c.repo, c.id, c.branch);
   });
   s.unary<FinishCommitReq, Empty>('FinishCommit', (r) => commitView(`POST ${P}/repos/:repo/commits/:ref/finish`, commitTarget(r.commit)), async (r) => {
@@ -336,7 +343,9 @@ export function registerPfs(registry: GrpcRegistry, deps: GrpcDeps): void {
         throw new SluiceError('INVALID_ARGUMENT', 'ModifyFile: the stream named no commit (set_commit)', { details: { field: 'set_commit' } });
       }
       if (ctx.signal.aborted) throw new SluiceError('UNAVAILABLE', 'ModifyFile was cancelled by the client; nothing was changed');
-      await uploads.commit(uploadId, { repo: target.repo, ref: target.ref });
+      // A spout's own commit carries provenance on its spec commit, as `put file` gives it.
+      const provenance = await spoutCommitProvenance(deps.pps, ctx.caller, target.repo);
+      await uploads.commit(uploadId, { repo: target.repo, ref: target.ref, ...(provenance.length > 0 ? { provenance } : {}) });
       uploadId = undefined;
       return EMPTY;
     } finally {
