@@ -49,8 +49,8 @@ describe('the route table', () => {
     assert.deepEqual(stale, []);
   });
 
-  it('makes only version and health public', () => {
+  it('makes only version, health and the console static files public', () => {
     const open = Object.entries(ROUTE_RULES).filter(([, r]) => r.checks.some((c) => c.need === 'public')).map(([id]) => id).sort();
-    assert.deepEqual(open, ['GET /api/v1/health', 'GET /api/v1/version']);
+    assert.deepEqual(open, ['GET /', 'GET /api/v1/health', 'GET /api/v1/version', 'GET /console/:file']);
   });
 });

@@ -5,7 +5,8 @@
  * without a rule, so a new route cannot ship unguarded.
  *
  * A rule is a list of checks, all of which must pass:
- * - `public`: no token needed (none is even looked at); only for version and health.
+ * - `public`: no token needed (none is even looked at); only for version, health and the web
+ *   console's static files (which hold no data: the console calls the API with the user's token).
  * - `authenticated`: any caller with a valid token, pipelines included.
  * - `user`: any caller but a pipeline (pipelines may not create repos or pipelines, nor list
  *   everything: a pipeline's token serves its worker and user code, nothing more).
@@ -82,6 +83,10 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/version`]: PUBLIC,
   [`GET ${P}/health`]: PUBLIC,
   [`POST ${P}/fsck`]: ADMIN,
+
+  // the web console's page and static files (src/server/routes/console.ts)
+  ['GET /']: PUBLIC,
+  ['GET /console/:file']: PUBLIC,
 
   // repos and branches
   [`POST ${P}/repos`]: { checks: [{ need: 'user' }, { need: 'repoOwner', repo: 'body.name', ifExists: true }], effect: 'ownCreatedRepo' },

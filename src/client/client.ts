@@ -1,8 +1,9 @@
 /**
- * The TypeScript SDK: every operation of the HTTP API as a method, file bodies as streams.
- * It imports only `api/` and `errors/`; failed calls throw the same `SluiceError` (same code)
- * the server raised. Connections are kept alive and pooled, so a long-lived client pays no
- * connection set-up per call.
+ * The TypeScript SDK for Node: the methods of `ClientCore` (every operation of the HTTP API)
+ * over undici's pooled keep-alive connections, plus what only Node has: file bodies as
+ * streams both ways (`Readable`, async iterables) and the daemon found the way pachctl finds
+ * it. Failed calls throw the same `SluiceError` (same code) the server raised. A long-lived
+ * client pays no connection set-up per call.
  *
  * @example
  * ```ts
@@ -14,22 +15,13 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { API_PREFIX } from '../api/types.js';
-import type {
-  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, CreateBranchRequest, FileDiff,
-  FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
-} from '../api/types.js';
-import type {
-  ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
-  WorkerStateReport,
-} from '../api/pps-types.js';
-import type {
-  AccessLevelsResponse, ActivateAuthResponse, ClusterRole, RepoRole, RevokeResponse, RobotTokenResponse, RoleBinding, WhoAmIResponse,
-} from '../api/auth-types.js';
-import { SluiceError } from '../errors/index.js';
+import { ClientCore, Upload as CoreUpload, type Transport, type TransportRequest, type TransportResponse } from './core.js';
 import { resolveConfig, toBaseUrl } from './config.js';
 
 export type Body = Readable | Buffer | Uint8Array | string | AsyncIterable<Uint8Array>;
+
+/** An upload session whose file bodies may be Node streams (see `ClientCore.createUpload`). */
+export class Upload extends CoreUpload<Body> {}
 
 export interface ClientOptions {
   /** host:port or a URL; defaults to PACHD_ADDRESS, then the config file, then 127.0.0.1:30650. */
@@ -39,476 +31,71 @@ export interface ClientOptions {
   connections?: number;
 }
 
-type Query = Record<string, string | number | boolean | undefined>;
-
-interface CallOptions {
-  query?: Query;
-  json?: unknown;
-  body?: Body;
-  contentType?: string;
-  signal?: AbortSignal;
+/** An undici answer: the portable readers, and the body as a Node stream. */
+export interface UndiciResponse extends TransportResponse {
+  readable: Readable;
 }
 
-export class Client {
-  readonly baseUrl: string;
-  private readonly token: string | undefined;
+/** Requests over one undici Agent (a pool of keep-alive connections). */
+export class UndiciTransport implements Transport<Body, UndiciResponse> {
   private readonly agent: Agent;
 
-  constructor(opts: ClientOptions = {}) {
-    const cfg = resolveConfig();
-    this.baseUrl = opts.address !== undefined ? toBaseUrl(opts.address) : cfg.baseUrl;
-    this.token = opts.token ?? cfg.token;
-    this.agent = new Agent({ connections: opts.connections ?? 16, keepAliveTimeout: 60_000, bodyTimeout: 0, headersTimeout: 0 });
+  constructor(connections = 16) {
+    this.agent = new Agent({ connections, keepAliveTimeout: 60_000, bodyTimeout: 0, headersTimeout: 0 });
   }
 
-  /** Closes pooled connections. */
+  async request(req: TransportRequest<Body>): Promise<UndiciResponse> {
+    const b = req.body;
+    const body: Dispatcher.DispatchOptions['body'] =
+      b === undefined || typeof b === 'string' || b instanceof Uint8Array || b instanceof Readable ? b : Readable.from(b);
+    const res = await request(req.url, { method: req.method, headers: req.headers, body, dispatcher: this.agent, signal: req.signal });
+    return {
+      status: res.statusCode,
+      text: () => res.body.text(),
+      json: () => res.body.json(),
+      bytes: async () => Buffer.from(await res.body.arrayBuffer()),
+      chunks: () => res.body,
+      dump: () => res.body.dump(),
+      readable: res.body as unknown as Readable,
+    };
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
 
-  // ---- low level ----
-
-  private async send(method: Dispatcher.HttpMethod, path: string, opts: CallOptions = {}): Promise<Dispatcher.ResponseData> {
-    const qs = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) qs.set(k, String(v));
-    const url = `${this.baseUrl}${API_PREFIX}${path}${qs.size > 0 ? `?${qs.toString()}` : ''}`;
-    const headers: Record<string, string> = {};
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    let body: Dispatcher.DispatchOptions['body'];
-    if (opts.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(opts.json);
-    } else if (opts.body !== undefined) {
-      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
-      const b = opts.body;
-      body = typeof b === 'string' || b instanceof Uint8Array || b instanceof Readable ? b : Readable.from(b);
-    }
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(url, { method, headers, body, dispatcher: this.agent, signal: opts.signal });
-    } catch (err) {
-      if ((err as { name?: string }).name === 'AbortError') throw err;
-      const code = (err as { code?: string }).code ?? '';
-      throw new SluiceError('CLIENT_CONNECTION_FAILED', `cannot reach the daemon at ${this.baseUrl} (${code || (err as Error).message}); is it running? Set PACHD_ADDRESS or the active context in PACH_CONFIG`, { cause: err });
-    }
-    if (res.statusCode >= 400) {
-      const text = await res.body.text();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      throw SluiceError.fromBody(parsed, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-    }
-    return res;
+export class Client extends ClientCore<Body, UndiciResponse> {
+  constructor(opts: ClientOptions = {}) {
+    const cfg = resolveConfig();
+    super(
+      opts.address !== undefined ? toBaseUrl(opts.address) : cfg.baseUrl,
+      opts.token ?? cfg.token,
+      new UndiciTransport(opts.connections ?? 16),
+      '; is it running? Set PACHD_ADDRESS or the active context in PACH_CONFIG',
+    );
   }
-
-  private async call<T>(method: Dispatcher.HttpMethod, path: string, opts: CallOptions = {}): Promise<T> {
-    const res = await this.send(method, path, opts);
-    if (res.statusCode === 204) {
-      await res.body.dump();
-      return undefined as T;
-    }
-    return (await res.body.json()) as T;
-  }
-
-  private static seg(s: string): string {
-    return encodeURIComponent(s);
-  }
-
-  // ---- admin ----
-
-  /** The daemon's version. */
-  async version(): Promise<VersionInfo> {
-    return this.call('GET', '/version');
-  }
-
-  /** Verifies every finished commit: tree nodes, chunk presence and chunk hashes. */
-  async fsck(): Promise<FsckReport> {
-    return this.call('POST', '/fsck');
-  }
-
-  // ---- repos ----
-
-  async createRepo(name: string, opts: { description?: string; update?: boolean } = {}): Promise<RepoInfo> {
-    return this.call('POST', '/repos', { json: { name, ...opts } });
-  }
-
-  async listRepos(opts: { all?: boolean } = {}): Promise<RepoInfo[]> {
-    return this.call('GET', '/repos', { query: { all: opts.all === true ? 'true' : undefined } });
-  }
-
-  async inspectRepo(name: string): Promise<RepoInfo> {
-    return this.call('GET', `/repos/${Client.seg(name)}`);
-  }
-
-  async deleteRepo(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.call('DELETE', `/repos/${Client.seg(name)}`, { query: { force: opts.force === true ? 'true' : undefined } });
-  }
-
-  // ---- branches ----
-
-  async createBranch(repo: string, name: string, opts: { head?: string; provenance?: BranchRef[] } = {}): Promise<BranchInfo> {
-    const req: CreateBranchRequest = { name, ...opts };
-    return this.call('POST', `/repos/${Client.seg(repo)}/branches`, { json: req });
-  }
-
-  async listBranches(repo: string): Promise<BranchInfo[]> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/branches`);
-  }
-
-  async inspectBranch(repo: string, name: string): Promise<BranchInfo> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/branches/${Client.seg(name)}`);
-  }
-
-  async deleteBranch(repo: string, name: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.call('DELETE', `/repos/${Client.seg(repo)}/branches/${Client.seg(name)}`, { query: { force: opts.force === true ? 'true' : undefined } });
-  }
-
-  // ---- commits ----
-
-  async startCommit(repo: string, branch: string, opts: Omit<StartCommitRequest, 'branch'> = {}): Promise<CommitInfo> {
-    return this.call('POST', `/repos/${Client.seg(repo)}/commits`, { json: { branch, ...opts } });
-  }
-
-  async finishCommit(repo: string, ref: string, opts: { description?: string } = {}): Promise<CommitInfo> {
-    return this.call('POST', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/finish`, { json: opts });
-  }
-
-  async inspectCommit(repo: string, ref: string): Promise<CommitInfo> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}`);
-  }
-
-  async listCommits(repo: string, opts: { branch?: string; limit?: number; from?: string } = {}): Promise<CommitInfo[]> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits`, { query: { ...opts } });
-  }
-
-  /** Every commit of a commit set (one id across repos). */
-  async listCommitSet(id: string): Promise<CommitInfo[]> {
-    return this.call('GET', `/commit-sets/${Client.seg(id)}`);
-  }
-
-  /** Resolves when the commit has finished. */
-  async waitCommit(repo: string, ref: string, opts: { signal?: AbortSignal } = {}): Promise<CommitInfo> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/wait`, opts.signal === undefined ? {} : { signal: opts.signal });
-  }
-
-  async deleteCommit(repo: string, ref: string): Promise<void> {
-    await this.call('DELETE', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}`);
-  }
-
-  async squashCommit(repo: string, ref: string): Promise<void> {
-    await this.call('POST', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/squash`);
-  }
-
-  /**
-   * Finished commits as they finish (after `from`, or all existing ones first unless `onlyNew`),
-   * until the signal aborts or the iteration is stopped.
-   */
-  async *subscribeCommits(repo: string, opts: { branch?: string; from?: string; onlyNew?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<CommitInfo> {
-    const ac = new AbortController();
-    const onAbort = (): void => ac.abort();
-    opts.signal?.addEventListener('abort', onAbort);
-    try {
-      const res = await this.send('GET', `/repos/${Client.seg(repo)}/subscribe`, {
-        query: { branch: opts.branch, from: opts.from, new: opts.onlyNew === true ? 'true' : undefined },
-        signal: ac.signal,
-      });
-      for await (const ev of ndjson<{ type: string; commit: CommitInfo }>(res, ac.signal)) {
-        if (ev.type === 'commit') yield ev.commit;
-      }
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      ac.abort();
-    }
-  }
-
-  // ---- files ----
 
   /** Starts an upload session: changes staged in it become visible only when it is committed. */
-  async createUpload(): Promise<Upload> {
+  override async createUpload(): Promise<Upload> {
     const { id } = await this.call<{ id: string }>('POST', '/uploads');
     return new Upload(this, id);
   }
 
-  /** @internal used by Upload */
-  async uploadCall<T>(method: Dispatcher.HttpMethod, path: string, opts: CallOptions): Promise<T> {
-    return this.call(method, path, opts);
-  }
-
-  /** Puts one file as one commit (or into the open commit at `ref`). */
-  async putFile(repo: string, ref: string, path: string, body: Body, opts: { append?: boolean; description?: string } = {}): Promise<CommitUploadResponse> {
-    return this.call('PUT', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/file`, {
-      query: { path, append: opts.append === true ? 'true' : undefined, description: opts.description },
-      body,
-    });
-  }
-
-  /** Extracts a tar stream under `path` as one commit. */
-  async putTar(repo: string, ref: string, path: string, body: Body, opts: { append?: boolean; description?: string } = {}): Promise<CommitUploadResponse> {
-    return this.call('PUT', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/file`, {
-      query: { path, tar: 'true', append: opts.append === true ? 'true' : undefined, description: opts.description },
-      body,
-      contentType: 'application/x-tar',
-    });
-  }
-
   /** A file's bytes as a stream. */
   async getFile(repo: string, ref: string, path: string): Promise<Readable> {
-    const res = await this.send('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/file`, { query: { path } });
-    return res.body as unknown as Readable;
+    const res = await this.send('GET', `/repos/${encodeURIComponent(repo)}/commits/${encodeURIComponent(ref)}/file`, { query: { path } });
+    return res.readable;
   }
 
   async getFileBuffer(repo: string, ref: string, path: string): Promise<Buffer> {
-    const res = await this.send('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/file`, { query: { path } });
-    return Buffer.from(await res.body.arrayBuffer());
+    const b = await this.getFileBytes(repo, ref, path);
+    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
 
   /** A directory (or file) as a tar stream, paths relative to `path`. */
   async getTar(repo: string, ref: string, path: string): Promise<Readable> {
-    const res = await this.send('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/file`, { query: { path, tar: 'true' } });
-    return res.body as unknown as Readable;
-  }
-
-  async listFile(repo: string, ref: string, path = '/'): Promise<FileInfo[]> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/files`, { query: { path } });
-  }
-
-  async inspectFile(repo: string, ref: string, path: string): Promise<FileInfo> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/stat`, { query: { path } });
-  }
-
-  async globFile(repo: string, ref: string, pattern: string): Promise<FileInfo[]> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/glob`, { query: { pattern } });
-  }
-
-  async diffFile(repo: string, ref: string, opts: { old?: string; path?: string } = {}): Promise<FileDiff[]> {
-    return this.call('GET', `/repos/${Client.seg(repo)}/commits/${Client.seg(ref)}/diff`, { query: { ...opts } });
-  }
-
-  // ---- pipelines ----
-
-  /**
-   * Creates (or, with `update`, updates) the pipelines in a spec file's text: JSON or YAML, one
-   * or several documents. The daemon parses it, so errors name the file, line and column.
-   */
-  async createPipeline(spec: string, opts: { file?: string; update?: boolean; reprocess?: boolean } = {}): Promise<CreatePipelineResponse> {
-    return this.call('POST', '/pipelines', { json: { spec, ...opts } });
-  }
-
-  async listPipelines(opts: { history?: boolean } = {}): Promise<PipelineInfo[]> {
-    return this.call('GET', '/pipelines', { query: { history: opts.history === true ? 'true' : undefined } });
-  }
-
-  async inspectPipeline(name: string): Promise<PipelineInfo> {
-    return this.call('GET', `/pipelines/${Client.seg(name)}`);
-  }
-
-  /** Every version of a pipeline, newest first. */
-  async pipelineHistory(name: string): Promise<PipelineInfo[]> {
-    return this.call('GET', `/pipelines/${Client.seg(name)}/versions`);
-  }
-
-  async deletePipeline(name: string, opts: { keepRepo?: boolean; force?: boolean } = {}): Promise<void> {
-    await this.call('DELETE', `/pipelines/${Client.seg(name)}`, { query: { keepRepo: opts.keepRepo === true ? 'true' : undefined, force: opts.force === true ? 'true' : undefined } });
-  }
-
-  /** Deletes every pipeline (and its output repo unless `keepRepo`). */
-  async deleteAllPipelines(opts: { keepRepo?: boolean } = {}): Promise<void> {
-    await this.call('DELETE', '/pipelines', { query: { keepRepo: opts.keepRepo === true ? 'true' : undefined } });
-  }
-
-  /** Deletes every pipeline and every repo. */
-  async deleteAll(): Promise<void> {
-    await this.call('POST', '/delete-all');
-  }
-
-  async stopPipeline(name: string): Promise<PipelineInfo> {
-    return this.call('POST', `/pipelines/${Client.seg(name)}/stop`);
-  }
-
-  async startPipeline(name: string): Promise<PipelineInfo> {
-    return this.call('POST', `/pipelines/${Client.seg(name)}/start`);
-  }
-
-  // ---- jobs, datums, logs ----
-
-  async listJobs(opts: { pipeline?: string } = {}): Promise<JobInfo[]> {
-    return this.call('GET', '/jobs', { query: { pipeline: opts.pipeline } });
-  }
-
-  async inspectJob(pipeline: string, id: string): Promise<JobInfo> {
-    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}`);
-  }
-
-  /** Resolves when the job has ended (success, failure or killed). */
-  async waitJob(pipeline: string, id: string, opts: { signal?: AbortSignal } = {}): Promise<JobInfo> {
-    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}/wait`, opts.signal === undefined ? {} : { signal: opts.signal });
-  }
-
-  async stopJob(pipeline: string, id: string): Promise<JobInfo> {
-    return this.call('POST', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(id)}/stop`);
-  }
-
-  async listDatums(pipeline: string, job: string): Promise<DatumInfo[]> {
-    return this.call('GET', `/pipelines/${Client.seg(pipeline)}/jobs/${Client.seg(job)}/datums`);
-  }
-
-  /** Log lines of user code and of the system, oldest first; with `follow`, new lines as they come. */
-  async *getLogs(opts: { pipeline?: string; job?: string; datum?: string; follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
-    const ac = new AbortController();
-    const onAbort = (): void => ac.abort();
-    opts.signal?.addEventListener('abort', onAbort);
-    try {
-      const res = await this.send('GET', '/logs', {
-        query: { pipeline: opts.pipeline, job: opts.job, datum: opts.datum, follow: opts.follow === true ? 'true' : undefined },
-        signal: ac.signal,
-      });
-      yield* ndjson<LogLine>(res, ac.signal);
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      ac.abort();
-    }
-  }
-
-  // ---- auth ----
-
-  /**
-   * Turns auth on; the answer holds the root token (`pach:root`), shown this once.
-   * @example const { rootToken } = await new Client().activateAuth();
-   */
-  async activateAuth(): Promise<ActivateAuthResponse> {
-    return this.call('POST', '/auth/activate');
-  }
-
-  /** Turns auth off (clusterAdmin only): user and robot tokens and roles are forgotten. */
-  async deactivateAuth(): Promise<void> {
-    await this.call('POST', '/auth/deactivate');
-  }
-
-  /** The principal this client's token stands for (AUTH_NOT_ACTIVATED when auth is off and there is none). */
-  async whoAmI(): Promise<WhoAmIResponse> {
-    return this.call('GET', '/auth/whoami');
-  }
-
-  /** This client's role on every repo it has one on (and whether auth is active). */
-  async accessLevels(): Promise<AccessLevelsResponse> {
-    return this.call('GET', '/auth/access');
-  }
-
-  /**
-   * A token for `robot:<name>` (clusterAdmin only), optionally expiring after `ttlSeconds`.
-   * @example const { token } = await admin.getRobotToken('ci', { ttlSeconds: 3600 });
-   */
-  async getRobotToken(robot: string, opts: { ttlSeconds?: number } = {}): Promise<RobotTokenResponse> {
-    return this.call('POST', '/auth/robot-tokens', { json: { robot, ...opts } });
-  }
-
-  /** Revokes one token, or every token of a principal. */
-  async revokeAuthToken(target: { token: string } | { principal: string }): Promise<RevokeResponse> {
-    return this.call('POST', '/auth/revoke', { json: target });
-  }
-
-  /** Gives a principal a role on a repo (`none` removes it); returns the repo's bindings. */
-  async setRepoRole(repo: string, principal: string, role: RepoRole | 'none'): Promise<RoleBinding[]> {
-    return this.call('PUT', `/auth/repos/${Client.seg(repo)}/roles`, { json: { principal, role } });
-  }
-
-  async getRepoRoles(repo: string): Promise<RoleBinding[]> {
-    return this.call('GET', `/auth/repos/${Client.seg(repo)}/roles`);
-  }
-
-  /** Gives a principal a cluster role (`none` removes it); returns the cluster's bindings. */
-  async setClusterRole(principal: string, role: ClusterRole | 'none'): Promise<RoleBinding[]> {
-    return this.call('PUT', '/auth/cluster/roles', { json: { principal, role } });
-  }
-
-  async getClusterRoles(): Promise<RoleBinding[]> {
-    return this.call('GET', '/auth/cluster/roles');
-  }
-
-  // ---- end auth ----
-
-  // ---- worker protocol (used by `sluice worker`) ----
-
-  /** Waits up to `waitMs` for a datum of the pipeline to process; null when there is none. */
-  async claimDatum(pipeline: string, req: ClaimRequest, signal?: AbortSignal): Promise<DatumTask | null> {
-    const res = await this.send('POST', `/pipelines/${Client.seg(pipeline)}/worker/claim`, { json: req, ...(signal !== undefined ? { signal } : {}) });
-    if (res.statusCode === 204) {
-      await res.body.dump();
-      return null;
-    }
-    return (await res.body.json()) as DatumTask;
-  }
-
-  async reportDatum(pipeline: string, result: DatumResult): Promise<void> {
-    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/result`, { json: result });
-  }
-
-  /** Reports the user code's state: the pipeline shows `crashing` with the reason, or `running`. */
-  async reportWorkerState(pipeline: string, report: WorkerStateReport): Promise<void> {
-    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/state`, { json: report });
-  }
-
-  async sendLogs(pipeline: string, batch: WorkerLogBatch): Promise<void> {
-    await this.call('POST', `/pipelines/${Client.seg(pipeline)}/worker/logs`, { json: batch });
-  }
-}
-
-async function* ndjson<T>(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<T> {
-  let buf = '';
-  try {
-    for await (const chunk of res.body) {
-      buf += (chunk as Buffer).toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line !== '') yield JSON.parse(line) as T;
-      }
-    }
-  } catch (err) {
-    if (!signal.aborted) throw err;
-  }
-}
-
-/** An upload session. Several uploads may run in parallel; `commit` applies them atomically. */
-export class Upload {
-  constructor(private readonly client: Client, readonly id: string) {}
-
-  private path(suffix: string): string {
-    return `/uploads/${encodeURIComponent(this.id)}${suffix}`;
-  }
-
-  async putFile(path: string, body: Body, opts: { append?: boolean } = {}): Promise<{ path: string; sizeBytes: number }> {
-    return this.client.uploadCall('PUT', this.path('/file'), { query: { path, append: opts.append === true ? 'true' : undefined }, body });
-  }
-
-  async putTar(path: string, body: Body, opts: { append?: boolean } = {}): Promise<{ files: number; sizeBytes: number }> {
-    return this.client.uploadCall('PUT', this.path('/tar'), { query: { path, append: opts.append === true ? 'true' : undefined }, body, contentType: 'application/x-tar' });
-  }
-
-  async deleteFile(path: string): Promise<void> {
-    await this.client.uploadCall('POST', this.path('/delete'), { json: { path } });
-  }
-
-  async copyFile(src: { repo: string; ref: string; path: string }, dst: string, opts: { append?: boolean } = {}): Promise<{ files: number }> {
-    return this.client.uploadCall('POST', this.path('/copy'), { json: { src, dst, ...opts } });
-  }
-
-  /**
-   * Applies everything staged: a new finished commit on a branch, or additions to an open commit.
-   * With `marker`, another upload lands on the marker branch in the same transaction.
-   */
-  async commit(repo: string, ref: string, opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload } } = {}): Promise<CommitUploadResponse> {
-    const { marker, ...rest } = opts;
-    return this.client.uploadCall('POST', this.path('/commit'), {
-      json: { repo, ref, ...rest, ...(marker !== undefined ? { marker: { branch: marker.branch, uploadId: marker.upload.id } } : {}) },
-    });
-  }
-
-  async abort(): Promise<void> {
-    await this.client.uploadCall('DELETE', this.path(''), {});
+    const res = await this.send('GET', `/repos/${encodeURIComponent(repo)}/commits/${encodeURIComponent(ref)}/file`, { query: { path, tar: 'true' } });
+    return res.readable;
   }
 }

@@ -1,4 +1,7 @@
-export { Client, Upload, type ClientOptions, type Body } from './client.js';
+export { Client, Upload, UndiciTransport, type ClientOptions, type Body, type UndiciResponse } from './client.js';
+export { ClientCore, type Transport, type TransportRequest, type TransportResponse, type HttpMethod } from './core.js';
+export { BrowserClient, type BrowserClientOptions } from './browser.js';
+export { FetchTransport, type FetchBody } from './fetch-transport.js';
 export { resolveConfig, readConfig, writeConfig, configPath, activeContext, toBaseUrl, toGrpcAddress, spoutDefaults, SPOUT_OUTPUT_BRANCH_ENV, DEFAULT_ADDRESS, DEFAULT_PORT } from './config.js';
 export type { ConfigFile, ContextConfig, ResolvedConfig, SpoutDefaults } from './config.js';
 export * from '../api/types.js';

@@ -124,7 +124,9 @@ export class PfsService {
       }
       if (req.provenance !== undefined) {
         await trx.deleteFrom('branch_provenance').where('repo', '=', repo).where('branch', '=', req.name).execute();
-        for (const p of req.provenance) {
+        // A branch named twice (a pipeline crossing a repo with itself) is one provenance edge.
+        const unique = new Map(req.provenance.map((p) => [`${p.repo}@${p.branch}`, p]));
+        for (const p of unique.values()) {
           await trx.insertInto('branch_provenance').values({ repo, branch: req.name, from_repo: p.repo, from_branch: p.branch }).execute();
         }
       }

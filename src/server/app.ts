@@ -14,6 +14,9 @@ import { commitRoutes } from './routes/commits.js';
 import { fileRoutes } from './routes/files.js';
 import { adminRoutes } from './routes/admin.js';
 import { ppsRoutes } from './routes/pps.js';
+import { consoleRoutes } from './routes/console.js';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/version.js';
 // ---- auth ----
 import { AuthService } from '../auth/index.js';
 import { authRoutes, installAuth, wireAuth } from './routes/auth.js';
@@ -26,6 +29,8 @@ export interface AppDeps {
   logger?: boolean;
   /** The auth service (the daemon shares it with the executor); made from pfs's store when omitted. */
   auth?: AuthService;
+  /** The built web console served at `/` (default: the package's dist/console). */
+  consoleDir?: string;
 }
 
 export const STREAM_CONTENT_TYPES = ['application/octet-stream', 'application/x-tar'];
@@ -81,5 +86,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(commitRoutes(deps), { prefix: API_PREFIX });
   await app.register(fileRoutes(deps), { prefix: API_PREFIX });
   if (deps.pps !== undefined) await app.register(ppsRoutes(deps.pps), { prefix: API_PREFIX });
+  await app.register(consoleRoutes(deps.consoleDir ?? join(packageRoot(), 'dist', 'console')));
   return app;
 }

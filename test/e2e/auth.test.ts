@@ -196,7 +196,8 @@ describe('auth', () => {
         : name === 'branch' || name === 'ref' ? 'master'
           : name === 'name' ? 'wp'
             : route.includes('/uploads/') ? walkUpload
-              : route.includes('/commit-sets/') ? commitId : 'nojob';
+              : route.includes('/commit-sets/') ? commitId
+                : route.startsWith('/console/') ? 'app.js' : 'nojob';
     }
     const path = route.replace(/:(\w+)/g, (_s, n: string) => encodeURIComponent(params[n] ?? ''));
     const query = { path: '/a.txt', pattern: '/*', pipeline: 'wp' };

@@ -167,6 +167,9 @@ describe(`versioned file store through the SDK (${label})`, () => {
     assert.equal((await c.getFileBuffer('br', 'dev', '/f')).toString(), '1');
     await c.createRepo('down');
     await c.createBranch('down', 'master', { provenance: [{ repo: 'br', branch: 'dev' }] });
+    // The same branch named twice (a pipeline crossing a repo with itself) is one edge, not an error.
+    const twice = await c.createBranch('down', 'master', { provenance: [{ repo: 'br', branch: 'dev' }, { repo: 'br', branch: 'dev' }] });
+    assert.deepEqual(twice.provenance, [{ repo: 'br', branch: 'dev' }]);
     await rejectsWith(c.deleteBranch('br', 'dev'), 'PFS_BRANCH_HAS_DEPENDENTS');
     await rejectsWith(c.deleteRepo('br'), 'PFS_REPO_HAS_DEPENDENTS');
     assert.deepEqual((await c.listBranches('br')).map((b) => b.name).sort(), ['dev', 'master']);
