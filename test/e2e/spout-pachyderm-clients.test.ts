@@ -72,7 +72,7 @@ describe('spouts on Pachyderm’s gRPC clients', () => {
     await run('sh', [join(ROOT, 'examples', 'spout101', 'deploy.sh')], {
       env: {
         ...process.env, PACHD_ADDRESS: t.daemon.address, PACH_CONFIG: join(t.dataDir, 'no-config.json'),
-        PYTHON_PACHYDERM, PYTHON, SPOUT_MIN_INTERVAL: '0.05', SPOUT_MAX_INTERVAL: '0.2', TMPDIR: t.dataDir,
+        PYTHON_PACHYDERM, PYTHON, SPOUT_MIN_INTERVAL: '1', SPOUT_MAX_INTERVAL: '2', TMPDIR: t.dataDir,
       },
     });
     const spec = (await c.inspectPipeline('spout')).specCommit;
