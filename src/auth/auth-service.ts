@@ -112,11 +112,17 @@ export class AuthService implements AuthFacts {
   }
 
   /**
-   * Turns auth on and returns the root token, once.
+   * Turns auth on and returns the root token, once. `rootToken` supplies it (Pachyderm's
+   * `ActivateRequest.root_token`, as its clients and `pachctl auth activate --supply-root-token`
+   * send it); otherwise a random one is made.
    * @example const { rootToken } = await auth.activate();
    */
-  async activate(): Promise<ActivateAuthResponse> {
-    const token = newToken();
+  async activate(opts: { rootToken?: string } = {}): Promise<ActivateAuthResponse> {
+    const supplied = opts.rootToken;
+    if (supplied !== undefined && (supplied === '' || supplied.length > 512 || /[\s\0]/.test(supplied))) {
+      throw new SluiceError('INVALID_ARGUMENT', 'a supplied root token must be 1 to 512 characters with no whitespace');
+    }
+    const token = supplied ?? newToken();
     const now = this.now();
     await this.db.transaction().execute(async (trx) => {
       const res = await trx.updateTable('auth_state').set({ active: 1, activated_at: now }).where('id', '=', 1).where('active', '=', 0).executeTakeFirst();

@@ -57,3 +57,4 @@ export { DEFAULT_GC_GRACE_MS } from './gc.js';
 export { commitStage } from './context.js';
 export { finishCommitTx, getCommitRow, commitInfo } from './commits.js';
 export { startCommitTx } from './pfs-service.js';
+export type { StageOp } from './uploads.js';

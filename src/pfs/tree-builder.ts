@@ -42,6 +42,14 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   };
   // final value of every touched file path; null means deleted
   const finals = new Map<string, FileValue | null>();
+  // The directory keys (`dirKey`) of every ancestor of a path in `finals`: a delete scans
+  // `finals` for paths beneath it only when there can be any (a ModifyFile that deletes each file
+  // before putting it would otherwise cost O(files^2)).
+  const dirsInFinals = new Set<string>();
+  const setFinal = (path: string, v: FileValue | null): void => {
+    if (!finals.has(path)) for (const a of ancestors(path)) dirsInFinals.add(dirKey(a));
+    finals.set(path, v);
+  };
   const current = async (path: string): Promise<FileValue | undefined> => {
     if (finals.has(path)) return finals.get(path) ?? undefined;
     return readFile(path);
@@ -55,22 +63,23 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
       bytesWritten += op.value.s;
     }
     if (op.op === 'put') {
-      finals.set(op.path, op.value);
+      setFinal(op.path, op.value);
     } else if (op.op === 'append') {
       const cur = await current(op.path);
       const add = op.value ?? { t: 'f', s: 0, c: [] };
-      finals.set(op.path, cur === undefined ? add : concatFiles(cur, add));
+      setFinal(op.path, cur === undefined ? add : concatFiles(cur, add));
     } else if (op.path === '/') {
       base = null;
       finals.clear();
+      dirsInFinals.clear();
     } else {
       // A delete names a file or a directory: remove the file and everything beneath the path.
-      if ((await current(op.path)) !== undefined) finals.set(op.path, null);
+      if ((await current(op.path)) !== undefined) setFinal(op.path, null);
       const prefix = dirKey(op.path);
       for await (const [k, v] of range(reader, base, { prefix })) {
-        if (isFileValue(v)) finals.set(k, null);
+        if (isFileValue(v)) setFinal(k, null);
       }
-      for (const k of finals.keys()) if (k.startsWith(prefix)) finals.set(k, null);
+      if (dirsInFinals.has(prefix)) for (const k of finals.keys()) if (k.startsWith(prefix)) finals.set(k, null);
     }
   }
 

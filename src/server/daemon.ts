@@ -1,8 +1,12 @@
 /**
  * The daemon: opens the stores (SQLite `meta.db` or PostgreSQL; the `objects/` folder, another
- * folder or an S3 bucket), collects what a crash left behind, then serves the HTTP API. `close()` stops taking
- * requests, lets in-flight ones finish, then closes the stores.
+ * folder or an S3 bucket), collects what a crash left behind, then serves the HTTP API and
+ * Pachyderm's gRPC API on ONE address: a listener hands each connection to the gRPC server when it
+ * opens with HTTP/2's preface and to Fastify's HTTP/1.1 server otherwise
+ * (`src/grpc/dual-listener.ts`). `close()` stops taking connections, stops the workers, gives
+ * in-flight gRPC calls a moment, closes every connection, then closes the stores.
  */
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +18,8 @@ import { openPfs, type Pfs, type GcReport } from '../pfs/index.js';
 import { packageRoot, packageVersion } from '../lib/version.js';
 import { SluiceError, wrapError } from '../errors/index.js';
 import { buildApp } from './app.js';
+import { createGrpcServer, type GrpcServer } from '../grpc/server.js';
+import { listenDual, type DualListener } from '../grpc/dual-listener.js';
 import { LocalExecutor, NoopExecutor, openPps, type Executor, type Pps } from '../pps/index.js';
 // ---- auth ----
 import { AuthService } from '../auth/index.js';
@@ -45,6 +51,8 @@ export interface DaemonOptions {
 
 export interface Daemon {
   app: FastifyInstance;
+  /** Pachyderm's gRPC API, served on the same address as `app`. */
+  grpc: GrpcServer;
   pfs: Pfs;
   pps: Pps;
   auth: AuthService;
@@ -106,14 +114,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   // ---- end auth ----
   const app = await buildApp({ pfs, pps, auth, meter, version: packageVersion(), logger: opts.logger ?? false });
-  await app.listen({ host: opts.host, port: opts.port });
-  const addr = app.server.address();
-  if (typeof addr === 'object' && addr !== null) address = `${opts.host}:${addr.port}`;
+  await app.ready();
+  const clusterId = createHash('sha256').update(`${dataDir}\n${opts.metadata ?? 'sqlite'}`).digest('hex').slice(0, 32);
+  const grpc = createGrpcServer({ pfs, pps, auth, version: packageVersion(), clusterId });
+  let listener: DualListener;
+  try {
+    listener = await listenDual({ host: opts.host, port: opts.port, http: app.server, grpc: grpc.accept });
+  } catch (err) {
+    await stopGc();
+    await grpc.close(0);
+    await app.close();
+    await objects.close();
+    await meta.close();
+    throw wrapError(err, 'UNAVAILABLE', `cannot listen on ${opts.host}:${opts.port}`);
+  }
+  address = `${opts.host}:${listener.port}`;
   // Workers connect back to the address; start them only once the daemon listens.
   await pps.start();
   let closed = false;
   return {
     app,
+    grpc,
     pfs,
     pps,
     auth,
@@ -124,8 +145,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (closed) return;
       closed = true;
       await stopGc();
+      const listenerClosed = listener.close();
       await pps?.close();
+      await grpc.close();
+      // Fastify closes connections itself only when it listens; here the dual listener does.
+      app.server.closeAllConnections();
       await app.close();
+      await listenerClosed;
       await objects.close();
       await meta.close();
     },

@@ -26,7 +26,7 @@ import { collectOutput, packOutput } from './output-collector.js';
 import { LazyFeeds } from './lazy-inputs.js';
 import { materializeInputs } from './materialize-inputs.js';
 import { isTransient } from './retry-policy.js';
-import { userCodeEnv } from './user-code-env.js';
+import { userCodeEnv, type PachydermClientEnv } from './user-code-env.js';
 import type { RunResult, UserCodeDriver } from './user-code-driver.js';
 import type { ShippedLine } from './log-shipper.js';
 import type { UploadFactory, UploadSink, WorkerDatumResult } from './worker-client.js';
@@ -50,6 +50,8 @@ export interface DatumRunnerDeps {
   scratchRoot?: string;
   /** The worker's environment, from which `PATH`, `HOME`, … are taken (default `process.env`). */
   workerEnv?: Readonly<Record<string, string | undefined>>;
+  /** The config and variables for Pachyderm's clients in user code (none: not provided). */
+  clients?: PachydermClientEnv;
 }
 
 /** Lines of stderr quoted in a failure reason, and the characters kept of each. */
@@ -144,7 +146,7 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
       return `cannot stream a lazy input: ${errorMessage(got.error)}`;
     };
 
-    const env = userCodeEnv(task, deps.workerEnv ?? process.env);
+    const env = userCodeEnv(task, deps.workerEnv ?? process.env, deps.clients);
     const run = async (cmd: string[], stdin: string[]): Promise<RunResult> =>
       deps.driver.run(
         {
@@ -153,6 +155,7 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
           env,
           ...(t.workingDir !== '' ? { workingDir: t.workingDir } : {}),
           pfsDir,
+          ...(deps.clients !== undefined ? { readOnlyBinds: deps.clients.binds } : {}),
           onLine: (stream, message) => deps.logs.push({ job: task.job, datum: task.datum, stream, message }),
           ...(task.datumTimeoutMs > 0 ? { timeoutMs: task.datumTimeoutMs } : {}),
         },

@@ -24,11 +24,14 @@
  * exits non-zero and the executor reports the pipeline as crashing.
  */
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DatumTask } from '../api/pps-types.js';
 import { isSluiceError } from '../errors/index.js';
 import { defaultScratchRoot, runDatum } from './datum-runner.js';
 import { detectDriver } from './detect-driver.js';
 import { LogShipper } from './log-shipper.js';
+import { inClusterVariables, PACHCTL_CONFIG_PATH, writePachctlConfig } from './pachyderm-env.js';
+import type { PachydermClientEnv } from './user-code-env.js';
 import { backoffDelay, DAEMON_RETRY, retry, sleep, type RetryPolicy } from './retry-policy.js';
 import type { UserCodeDriver } from './user-code-driver.js';
 import type { WorkerClient, WorkerDatumResult } from './worker-client.js';
@@ -55,6 +58,13 @@ export interface TransformWorkerOptions {
   scratchRoot?: string;
   /** The worker's environment, from which user code's `PATH`, `HOME`, … come (default `process.env`). */
   workerEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The daemon's address as the worker reaches it: when set, user code gets `/pachctl/config.json`
+   * and the variables Pachyderm's clients read to find the daemon (pachyderm-env.ts).
+   */
+  daemonAddress?: string;
+  /** The pipeline's token, written into that config. */
+  token?: string;
   onStateChange?: (state: TransformWorkerState) => void;
   /** Problems worth telling the operator (the CLI prints them on stderr). */
   onWarning?: (message: string) => void;
@@ -109,6 +119,7 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
     const driver = opts.driver ?? (await detectDriver());
     // Scratch folders of a previous incarnation of this worker (killed mid-datum) are stale.
     await rm(scratchRoot, { recursive: true, force: true });
+    const clients = opts.daemonAddress === undefined ? undefined : await clientEnv(scratchRoot, opts.daemonAddress, opts.token);
     let announcedJob: string | null = null;
     let earlyEmpty = 0;
     // The datum the daemon handed over with the last report (report and claim in one round
@@ -151,7 +162,7 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
         logs.push({ job: task.job, datum: task.datum, stream: 'system', message: executorNotice(task, driver.name) });
         announcedJob = task.job;
       }
-      const result = await processDatum(task, { ...opts, driver, scratchRoot, logs, policy, onRetry });
+      const result = await processDatum(task, { ...opts, driver, scratchRoot, logs, policy, onRetry, ...(clients !== undefined ? { clients } : {}) });
       if (result === null) break; // aborted mid-datum
       // The datum's lines first, so `logs --job` is complete when the job is seen to finish.
       await logs.flush(2_000);
@@ -178,7 +189,17 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
   }
 }
 
+/** Host folder (under the scratch root; datum folders are named by hashes, never like this). */
+const CLIENT_ENV_DIR = '.pachyderm-env';
+
+async function clientEnv(scratchRoot: string, daemonAddress: string, token: string | undefined): Promise<PachydermClientEnv> {
+  const creds = { daemonAddress, ...(token !== undefined ? { token } : {}) };
+  const { bind } = await writePachctlConfig(join(scratchRoot, CLIENT_ENV_DIR), 'pipeline', creds);
+  return { binds: [bind], vars: { ...inClusterVariables(creds), PACH_CONFIG: PACHCTL_CONFIG_PATH } };
+}
+
 interface ProcessDeps extends TransformWorkerOptions {
+  clients?: PachydermClientEnv;
   driver: UserCodeDriver;
   scratchRoot: string;
   logs: LogShipper;
@@ -197,7 +218,11 @@ async function processDatum(task: DatumTask, d: ProcessDeps): Promise<WorkerDatu
       () =>
         runDatum(
           task,
-          { client: d.client, driver: d.driver, worker: d.workerId, logs: d.logs, scratchRoot: d.scratchRoot, ...(d.workerEnv !== undefined ? { workerEnv: d.workerEnv } : {}) },
+          {
+            client: d.client, driver: d.driver, worker: d.workerId, logs: d.logs, scratchRoot: d.scratchRoot,
+            ...(d.workerEnv !== undefined ? { workerEnv: d.workerEnv } : {}),
+            ...(d.clients !== undefined ? { clients: d.clients } : {}),
+          },
           d.signal,
         ),
       { onRetry: d.onRetry },

@@ -19,10 +19,21 @@
  *    - `PACH_DATUM_ID`, `PACH_JOB_ID`;
  *    - `PACH_OUTPUT_COMMIT_ID`: the job id, since a job's output commit shares the commit-set id
  *      of the input commit that made it (Pachyderm 2's global ids);
- *    - `PPS_PIPELINE_NAME`.
+ *    - `PPS_PIPELINE_NAME`;
+ *    and, when the worker passes them (`PachydermClientEnv`), what Pachyderm's own clients read to
+ *    find the daemon and the token: `PACH_CONFIG=/pachctl/config.json` and the in-cluster
+ *    variables (pachyderm-env.ts).
  */
 import { posix } from 'node:path';
 import type { DatumTask } from '../api/pps-types.js';
+import type { ReadOnlyBind } from './user-code-driver.js';
+
+/** The config bind and variables that let Pachyderm's clients in user code reach the daemon. */
+export interface PachydermClientEnv {
+  binds: ReadOnlyBind[];
+  /** Variables set over everything else (`PACH_CONFIG`, `PACHD_PEER_SERVICE_HOST`, …). */
+  vars: Record<string, string>;
+}
 
 /** Worker variables user code keeps (layer 1). */
 export const INHERITED_VARIABLES = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'PACHD_ADDRESS', 'PACH_TOKEN'] as const;
@@ -39,7 +50,11 @@ export function inputMountPath(name: string, path: string): string {
   return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined;
 }
 
-export function userCodeEnv(task: DatumTask, worker: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+export function userCodeEnv(
+  task: DatumTask,
+  worker: Readonly<Record<string, string | undefined>> = process.env,
+  clients?: PachydermClientEnv,
+): Record<string, string> {
   const env: Record<string, string> = { ...DEFAULTS };
   for (const name of INHERITED_VARIABLES) {
     const v = worker[name];
@@ -56,5 +71,6 @@ export function userCodeEnv(task: DatumTask, worker: Readonly<Record<string, str
   env.PACH_JOB_ID = task.job;
   env.PACH_OUTPUT_COMMIT_ID = task.job;
   env.PPS_PIPELINE_NAME = task.pipeline;
+  if (clients !== undefined) Object.assign(env, clients.vars);
   return env;
 }

@@ -16,8 +16,9 @@
  *
  * An empty directory with `-r` still makes a (change-less) commit, as pachctl does.
  *
- * A missing `@ref` means the active context's `output_branch` (set for spouts) or `master`.
- * Inside a spout (the active context names `pipeline_name`) the target may be left out entirely,
+ * A missing `@ref` means the spout's output branch (inside a spout, writing its own repo) or
+ * `master`. Inside a spout (its worker sets `PPS_PIPELINE_NAME` and `SLUICE_SPOUT_OUTPUT_BRANCH`;
+ * see `spoutDefaults`) the target may be left out entirely,
  * as seed 004's `pachctl put file -r -f /tmp/files` does: the spout's own repo and output branch.
  *
  * `--marker FILE` (spouts 2.0's marker, brought back): FILE's content is written to
@@ -31,7 +32,7 @@ import { readFile } from 'node:fs/promises';
 import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InterruptedError, type CliContext } from '../context.js';
-import { SluiceError, type Upload } from '../../client/index.js';
+import { SluiceError, spoutDefaults, type Upload } from '../../client/index.js';
 import { collect, DEFAULT_BRANCH, parseFileArg, positiveIntOption } from '../args.js';
 import { subcommand } from '../command-tree.js';
 import { planPut, splitBySize, type PutItem } from '../put-plan.js';
@@ -97,14 +98,13 @@ async function readSourceList(ctx: CliContext, inputFile: string): Promise<strin
   return text.split(/\r?\n/).filter((l) => l !== '');
 }
 
-/** The target when none is given: only inside a spout, whose context names its repo. */
+/** The target when none is given: only inside a spout, whose worker names its repo. */
 function defaultTarget(ctx: CliContext): string {
-  const c = ctx.config().context;
-  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
-  if (pipeline === undefined) {
-    throw new SluiceError('INVALID_ARGUMENT', 'put file needs a target: name one as <repo>@<branch>[:<path>] (it may be left out only inside a spout, whose context names its repo)');
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
+  if (spout === undefined) {
+    throw new SluiceError('INVALID_ARGUMENT', 'put file needs a target: name one as <repo>@<branch>[:<path>] (it may be left out only inside a spout, whose environment names its repo)');
   }
-  return pipeline;
+  return spout.pipeline;
 }
 
 /**
@@ -112,18 +112,16 @@ function defaultTarget(ctx: CliContext): string {
  * 5; spouts 1.0 commits get it from the worker), which the worker passes as PPS_SPEC_COMMIT.
  */
 function spoutProvenance(ctx: CliContext, repo: string): Array<{ repo: string; id: string }> {
-  const c = ctx.config().context;
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
   const spec = ctx.env.PPS_SPEC_COMMIT;
-  if (c?.pipeline_name !== repo || spec === undefined || spec === '') return [];
+  if (spout?.pipeline !== repo || spec === undefined || spec === '') return [];
   return [{ repo: `${repo}.spec`, id: spec }];
 }
 
-/** The default branch for writes: a spout's context names its output branch. */
+/** The default branch for writes: a spout writes its own repo's output branch. */
 function defaultWriteRef(ctx: CliContext, repo: string): string {
-  const c = ctx.config().context;
-  const branch = typeof c?.output_branch === 'string' && c.output_branch !== '' ? c.output_branch : undefined;
-  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
-  return branch !== undefined && (pipeline === undefined || pipeline === repo) ? branch : DEFAULT_BRANCH;
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
+  return spout !== undefined && spout.pipeline === repo ? spout.outputBranch : DEFAULT_BRANCH;
 }
 
 function guardRead(path: string, signal: AbortSignal): Readable {

@@ -52,19 +52,23 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       try {
         const info = await client.inspectPipeline(pipeline);
         const worker = await import('../../worker/index.js');
+        const token = ctx.config().token;
         const spout = info.spec.spout as { connector?: unknown } | undefined;
         if (info.type === 'spout' && spout?.connector !== undefined) {
           // A connector spout: no user code, this process reads the source itself.
           await worker.runConnectorWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
         } else if (info.type === 'spout') {
-          const token = ctx.config().token;
           await worker.runSpoutWorker({
             pipeline, workerId, client, signal: stop.signal, onWarning: warn,
             daemonAddress: client.baseUrl,
             ...(token !== undefined ? { token } : {}),
           });
         } else if (info.type === 'transform') {
-          await worker.runTransformWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
+          await worker.runTransformWorker({
+            pipeline, workerId, client, signal: stop.signal, onWarning: warn,
+            daemonAddress: client.baseUrl,
+            ...(token !== undefined ? { token } : {}),
+          });
         } else {
           throw new SluiceError('NOT_IMPLEMENTED', `pipeline ${pipeline} is a ${info.type}; this worker runs transform and spout pipelines`);
         }
