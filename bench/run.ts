@@ -23,8 +23,11 @@ import { scale } from './scale.js';
 import { pipelines } from './pipelines.js';
 import { spoutsPipe } from './spouts-pipe.js';
 import { spoutsPut } from './spouts-put.js';
+import { s3PutGet } from './s3-put-get.js';
+import { connectors } from './connectors.js';
+import { grpcPut } from './grpc-put.js';
 
-const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines, spoutsPipe, spoutsPut];
+const ALL: readonly Benchmark[] = [putGet1g, put100k, commits1k, scale, pipelines, spoutsPipe, spoutsPut, connectors, s3PutGet, grpcPut];
 
 async function findProfiles(root: string): Promise<Array<{ label: string; file: string }>> {
   const out: Array<{ label: string; file: string }> = [];

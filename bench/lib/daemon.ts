@@ -25,6 +25,9 @@ export interface DaemonOptions {
   /** Extra node flags (e.g. `--max-old-space-size=...`). */
   nodeFlags?: string[];
   startTimeoutMs?: number;
+  /** Extra `sluice daemon` arguments (e.g. `--objects s3://...`) and environment. */
+  args?: string[];
+  env?: Record<string, string>;
 }
 
 export class BenchDaemon {
@@ -55,8 +58,9 @@ export class BenchDaemon {
   static async start(dataDir: string, opts: DaemonOptions = {}): Promise<BenchDaemon> {
     const prof = opts.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.profileDir];
     const started = process.hrtime.bigint();
-    const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...prof, cliEntry(), 'daemon', '--data-dir', dataDir, '--port', String(opts.port ?? 0)], {
+    const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...prof, cliEntry(), 'daemon', '--data-dir', dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}),
     });
     let err = '';
     const timeoutMs = opts.startTimeoutMs ?? 120_000;

@@ -78,6 +78,16 @@ export interface DatumInput {
   /** The path in the input commit (a file or a directory), placed at `/pfs/<name><path>`. */
   path: string;
   type: 'file' | 'dir';
+  /** The input's `join_on` template filled from this path's glob captures, when not empty (`PACH_DATUM_<name>_JOIN_ON`). */
+  joinOn?: string;
+  /** The input's `group_by` filled likewise, when not empty (`PACH_DATUM_<name>_GROUP_BY`). */
+  groupBy?: string;
+  /** Set when the input is a join's `outer_join` side. */
+  outerJoin?: true;
+  /** The input's `lazy`: files appear as named pipes that stream their bytes when read. */
+  lazy?: true;
+  /** The input's `empty_files`: files appear with their names but no bytes. */
+  emptyFiles?: true;
 }
 
 export interface DatumInfo {
@@ -160,6 +170,8 @@ export interface DatumResult {
   recovered?: boolean;
   bytesDownloaded?: number;
   bytesUploaded?: number;
+  /** How long the worker spent on this attempt (inputs, user code, upload), for the datum duration histogram. */
+  durationMs?: number;
 }
 
 export interface WorkerLogBatch {

@@ -127,6 +127,20 @@ export interface CommitUploadRequest {
   provenance?: CommitRef[];
   /** Also write `marker` files to the repo's `marker` branch in the same transaction (spouts). */
   marker?: { branch: string; uploadId: string };
+  /** What a spout's commit carries about its messages, for the spout metrics (docs/metrics.md). */
+  spoutStats?: SpoutCommitStats;
+}
+
+/**
+ * Sent by a spout (a connector, the pipe worker) with the commit of a batch: how many messages
+ * it holds and, when the source stamps them, when each was published (ms since the epoch). The
+ * daemon counts them in `sluice_spout_messages_total` and observes `commit time - publish time`
+ * in `sluice_spout_publish_to_commit_seconds`, only once the commit has landed on the output
+ * branch of a spout pipeline. At most 100,000 publish times per commit.
+ */
+export interface SpoutCommitStats {
+  messages: number;
+  publishTimesMs?: number[];
 }
 
 export interface CommitUploadResponse {
@@ -153,6 +167,25 @@ export interface FsckReport {
   chunksChecked: number;
   bytesChecked: number;
   errors: Array<{ repo: string; commit: string; message: string }>;
+}
+
+/** What one garbage collection reclaimed (POST /gc; see src/pfs/gc.ts). */
+export interface GcReport {
+  expiredUploads: number;
+  /** Sealed packs that no pack row named (a crash between seal and record), removed. */
+  orphanPacks: number;
+  /** Unrecorded packs left alone: younger than the grace period, or being recorded now. */
+  youngPacks: number;
+  chunksDeleted: number;
+  /** Registered packs all of whose chunks were garbage, removed. */
+  packsDeleted: number;
+  /** Bytes of the packs removed. */
+  bytesFreed: number;
+  /** Chunks still named after the run. */
+  chunksLive: number;
+  /** Chunks that looked unnamed at the first mark and were named again by the second. */
+  chunksRescued: number;
+  durationMs: number;
 }
 
 export interface UploadInfo {

@@ -47,6 +47,8 @@ export interface ResourceLookup {
 export interface AuthServiceOptions {
   now?: () => number;
   lookup?: ResourceLookup;
+  /** `GET /metrics`: open (`none`) or, while auth is active, for user and robot tokens (`token`, the default). */
+  metricsAuth?: 'none' | 'token';
 }
 
 /** What a request is allowed as, and what to record once it has succeeded. */
@@ -82,10 +84,12 @@ export class AuthService implements AuthFacts {
   /** Current token of each pipeline (plaintext, this process only). */
   private readonly pipelineTokens = new Map<string, Promise<string>>();
   private lastUploadPrune = 0;
+  readonly metricsAuth: 'none' | 'token';
 
   constructor(private readonly db: Kysely<Database>, opts: AuthServiceOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.lookup = opts.lookup;
+    this.metricsAuth = opts.metricsAuth ?? 'token';
   }
 
   setLookup(lookup: ResourceLookup): void {
@@ -108,11 +112,17 @@ export class AuthService implements AuthFacts {
   }
 
   /**
-   * Turns auth on and returns the root token, once.
+   * Turns auth on and returns the root token, once. `rootToken` supplies it (Pachyderm's
+   * `ActivateRequest.root_token`, as its clients and `pachctl auth activate --supply-root-token`
+   * send it); otherwise a random one is made.
    * @example const { rootToken } = await auth.activate();
    */
-  async activate(): Promise<ActivateAuthResponse> {
-    const token = newToken();
+  async activate(opts: { rootToken?: string } = {}): Promise<ActivateAuthResponse> {
+    const supplied = opts.rootToken;
+    if (supplied !== undefined && (supplied === '' || supplied.length > 512 || /[\s\0]/.test(supplied))) {
+      throw new SluiceError('INVALID_ARGUMENT', 'a supplied root token must be 1 to 512 characters with no whitespace');
+    }
+    const token = supplied ?? newToken();
     const now = this.now();
     await this.db.transaction().execute(async (trx) => {
       const res = await trx.updateTable('auth_state').set({ active: 1, activated_at: now }).where('id', '=', 1).where('active', '=', 0).executeTakeFirst();
@@ -171,7 +181,7 @@ export class AuthService implements AuthFacts {
    */
   async authorizeRequest(authorization: string | string[] | undefined, req: RequestView): Promise<RequestDecision> {
     const rule = ruleFor(req.method, req.route);
-    if (rule !== undefined && isPublic(rule)) return { caller: ANONYMOUS };
+    if (rule !== undefined && isPublic(rule, { metricsAuth: this.metricsAuth })) return { caller: ANONYMOUS };
     const caller = rule === undefined ? ANONYMOUS : await this.authenticate(authorization);
     await authorize(caller, rule, req, this);
     const after = rule?.effect === undefined ? undefined : await this.prepareEffect(rule.effect, caller, req);

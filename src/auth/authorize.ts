@@ -100,6 +100,7 @@ async function runCheck(principal: string, check: Check, req: RequestView, facts
     case 'authenticated':
       return;
     case 'user':
+    case 'metricsScraper':
       if (pipelineOf(principal) !== undefined) throw permissionDenied(principal, 'a user or robot principal', 'cluster', 'a pipeline may only write its output repo and read its inputs');
       return;
     case 'clusterAdmin':

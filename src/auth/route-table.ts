@@ -20,6 +20,9 @@
  * - `pipelineSpec`: for each pipeline in a spec text, read on its inputs (those that exist) and
  *   owner on its output repo when that exists (an update, or a leftover repo).
  * - `self`: the token or principal named in the body is the caller's own (or clusterAdmin).
+ * - `metricsScraper`: the operator's choice (`sluice daemon --metrics-auth`): with `none` the
+ *   route is public; with `token` (the default) it is `user` (a user or robot token while auth is
+ *   active; open while auth is off, as every route is).
  *
  * A source is `params.x`, `body.x.y`, `query.x` or `body.list[].x`; a trailing `?` makes it
  * optional (absent: nothing to check). A required source that is absent is a bad request.
@@ -43,7 +46,8 @@ export type Check =
   | { need: 'uploadOwner'; upload: Source }
   | { need: 'pipelineWorker'; pipeline: Source }
   | { need: 'pipelineSpec'; spec: Source; file?: Source }
-  | { need: 'self'; token?: Source; principal?: Source };
+  | { need: 'self'; token?: Source; principal?: Source }
+  | { need: 'metricsScraper' };
 
 export type Effect =
   /** The caller owns the repo `body.name` if the request created it. */
@@ -83,6 +87,7 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/version`]: PUBLIC,
   [`GET ${P}/health`]: PUBLIC,
   [`POST ${P}/fsck`]: ADMIN,
+  [`POST ${P}/gc`]: ADMIN,
 
   // the web console's page and static files (src/server/routes/console.ts)
   ['GET /']: PUBLIC,
@@ -143,6 +148,8 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`GET ${P}/pipelines/:name/jobs/:id/wait`]: repo('repoReader', 'params.name'),
   [`POST ${P}/pipelines/:name/jobs/:id/stop`]: repo('repoWriter', 'params.name'),
   [`GET ${P}/pipelines/:name/jobs/:id/datums`]: repo('repoReader', 'params.name'),
+  // a dry run reads the spec's inputs; held to create's rule, so it shows nothing create would not
+  [`POST ${P}/datums/preview`]: { checks: [{ need: 'user' }, { need: 'pipelineSpec', spec: 'body.spec', file: 'body.file?' }] },
   [`GET ${P}/logs`]: { checks: [{ need: 'authenticated' }, { need: 'repoReader', repo: 'query.pipeline?' }, { need: 'repoReader', jobOf: 'query.job?' }] },
   [`POST ${P}/delete-all`]: { checks: [{ need: 'clusterAdmin' }], effect: 'forgetAllRepos' },
 
@@ -151,6 +158,9 @@ export const ROUTE_RULES: Readonly<Record<RouteId, RouteRule>> = {
   [`POST ${P}/pipelines/:name/worker/result`]: worker({ need: 'uploadOwner', upload: 'body.uploadId?' }),
   [`POST ${P}/pipelines/:name/worker/state`]: worker(),
   [`POST ${P}/pipelines/:name/worker/logs`]: worker(),
+
+  // Prometheus metrics, outside the API prefix (docs/metrics.md)
+  'GET /metrics': { checks: [{ need: 'metricsScraper' }] },
 
   // auth itself
   // activating needs no token while auth is off (the anonymous caller), but not a pipeline's
@@ -173,8 +183,8 @@ export function ruleFor(method: string, url: string): RouteRule | undefined {
   return Object.prototype.hasOwnProperty.call(ROUTE_RULES, key) ? ROUTE_RULES[key] : undefined;
 }
 
-export function isPublic(rule: RouteRule): boolean {
-  return rule.checks.some((c) => c.need === 'public');
+export function isPublic(rule: RouteRule, opts: { metricsAuth?: 'none' | 'token' } = {}): boolean {
+  return rule.checks.some((c) => c.need === 'public' || (c.need === 'metricsScraper' && opts.metricsAuth === 'none'));
 }
 
 /** The values a source names in a request: none, one, or several (`list[].x`). */

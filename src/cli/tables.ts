@@ -161,10 +161,17 @@ export function pipelineDetail(p: PipelineInfo, now: number): string {
     ['Input', input === undefined ? '' : JSON.stringify(compactJson(input, 1), null, 2) + '\n'],
     ['Output Branch', p.outputBranch],
     ['Transform', JSON.stringify(compactJson(p.spec.transform ?? {}, 1), null, 2) + '\n'],
+    ['Connector', spoutConnector(p) === undefined ? undefined : JSON.stringify(compactJson(spoutConnector(p), 1), null, 2) + '\n'],
     ['Job Counts', counts.map(([k, n]) => `${k}: ${n}`).join('\t') + '\n'],
     ['Spec Commit', `${p.specCommit.repo}@${p.specCommit.id}`],
     ['Version', String(p.version)],
   ]);
+}
+
+/** A connector spout's `spout.connector` and `spout.batch`, or undefined. */
+function spoutConnector(p: PipelineInfo): unknown {
+  const spout = p.spec.spout as { connector?: unknown; batch?: unknown } | undefined;
+  return spout?.connector === undefined ? undefined : { ...(spout.connector as object), batch: spout.batch };
 }
 
 /** `processed + skipped / total`, with `+ recovered` when there are any (pachctl's `Progress`). */
@@ -226,7 +233,8 @@ export function jobDetail(j: JobInfo, now: number): string {
 
 /** A `list datum` row: FILES as `repo@commit:path`, joined with `, `; TIME is not recorded (`-`). */
 export function datumRow(d: DatumInfo): string[] {
-  return [d.id === '' ? '-' : d.id, d.inputs.map((i) => `${i.repo}@${i.commit}:${i.path}`).join(', '), d.state, '-'];
+  // A datum of no job (`list datum -f`) has no state yet: '-', as pachctl prints it.
+  return [d.id === '' ? '-' : d.id, d.inputs.map((i) => `${i.repo}@${i.commit}:${i.path}`).join(', '), d.job === '' ? '-' : d.state, '-'];
 }
 
 /** One log line as `logs` prints it: the message alone, one per line. */

@@ -32,7 +32,13 @@ function writeEntry(pack: tarStream.Pack, name: string, body: Buffer): Promise<v
   });
 }
 
-async function streamEntry(pack: tarStream.Pack, name: string, f: PackFile, signal: AbortSignal): Promise<void> {
+/** Told as local bytes are read into an archive, and as each file's entry is complete. */
+export interface PackProgress {
+  bytes(n: number): void;
+  file(): void;
+}
+
+async function streamEntry(pack: tarStream.Pack, name: string, f: PackFile, signal: AbortSignal, progress?: PackProgress): Promise<void> {
   await new Promise<void>((resolveEntry, reject) => {
     const entry = pack.entry({ name, size: f.size, mode: 0o644, type: 'file' }, (err) => (err ? reject(err) : resolveEntry()));
     const src = createReadStream(f.source, { signal });
@@ -41,6 +47,7 @@ async function streamEntry(pack: tarStream.Pack, name: string, f: PackFile, sign
       reject(err);
     });
     src.on('data', (chunk) => {
+      progress?.bytes(chunk.length);
       if (!entry.write(chunk)) {
         src.pause();
         entry.once('drain', () => src.resume());
@@ -51,7 +58,7 @@ async function streamEntry(pack: tarStream.Pack, name: string, f: PackFile, sign
 }
 
 /** One tar archive of `files`, produced as it is read. Aborting `signal` destroys it. */
-export function packFiles(files: readonly PackFile[], signal: AbortSignal): Readable {
+export function packFiles(files: readonly PackFile[], signal: AbortSignal, progress?: PackProgress): Readable {
   const pack = tarStream.pack();
   const produce = async (): Promise<void> => {
     for (const f of files) {
@@ -64,10 +71,12 @@ export function packFiles(files: readonly PackFile[], signal: AbortSignal): Read
         } catch (err) {
           throw new SluiceError('INVALID_ARGUMENT', `cannot read ${f.source}: ${(err as Error).message}`, { cause: err });
         }
+        progress?.bytes(body.length);
         await writeEntry(pack, name, body);
       } else {
-        await streamEntry(pack, name, f, signal);
+        await streamEntry(pack, name, f, signal, progress);
       }
+      progress?.file();
     }
     pack.finalize();
   };

@@ -7,6 +7,15 @@
  * { "v2": { "active_context": "local",
  *           "contexts": { "local": { "pachd_address": "grpc://127.0.0.1:30650", "session_token": "…" } } } }
  * ```
+ *
+ * `pachd_address` may be `grpc://host:port` (what pachctl, python-pachyderm and pachyderm-sdk
+ * write and read; the daemon serves gRPC and HTTP on one port), `grpcs://`, `http(s)://` or bare
+ * `host:port`: all name the same daemon.
+ *
+ * Inside a spout, the spout's repo and output branch come from the environment
+ * (`PPS_PIPELINE_NAME`, `SLUICE_SPOUT_OUTPUT_BRANCH`), not from the config: pachyderm-sdk's
+ * config loader refuses keys it does not know. Configs written by older Sluice workers kept them
+ * in the context as `pipeline_name`/`output_branch`; those are still read.
  */
 import { readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -19,8 +28,9 @@ export const DEFAULT_ADDRESS = `127.0.0.1:${DEFAULT_PORT}`;
 export interface ContextConfig {
   pachd_address?: string;
   session_token?: string;
-  /** Spout/pipeline defaults: the repo and branch `put file` writes when none is named. */
+  /** Legacy (older spout configs): the repo `put file` writes when none is named. See `spoutDefaults`. */
   pipeline_name?: string;
+  /** Legacy (older spout configs): the branch `put file` writes when none is named. */
   output_branch?: string;
   [key: string]: unknown;
 }
@@ -84,6 +94,39 @@ export function toBaseUrl(address: string): string {
   if (a === '') throw new SluiceError('CLIENT_CONFIG_INVALID', `invalid daemon address ${JSON.stringify(address)}`);
   if (!/:\d+$/.test(a) && !a.endsWith(']')) a = `${a}:${DEFAULT_PORT}`;
   return `${scheme}://${a}`;
+}
+
+/**
+ * The same daemon as a gRPC address, as Pachyderm's clients want it in `pachd_address`:
+ * `http://h:p` → `grpc://h:p`, `https://h:p` → `grpcs://h:p`, `h:p` → `grpc://h:p`.
+ */
+export function toGrpcAddress(address: string): string {
+  const url = new URL(toBaseUrl(address));
+  return `${url.protocol === 'https:' ? 'grpcs' : 'grpc'}://${url.host}`;
+}
+
+/** The variable that tells `put file` inside a spout which branch is the spout's output. */
+export const SPOUT_OUTPUT_BRANCH_ENV = 'SLUICE_SPOUT_OUTPUT_BRANCH';
+
+export interface SpoutDefaults {
+  /** The spout's name, which is its output repo. */
+  pipeline: string;
+  outputBranch: string;
+}
+
+/**
+ * The repo and branch that `put file` writes when none is named: only inside a spout, whose
+ * worker sets `PPS_PIPELINE_NAME` and `SLUICE_SPOUT_OUTPUT_BRANCH` (a transform sets only the
+ * former, so it gets none). Falls back to the context keys older spout configs carried.
+ */
+export function spoutDefaults(env: NodeJS.ProcessEnv, ctx: ContextConfig | undefined): SpoutDefaults | undefined {
+  const pipeline = env.PPS_PIPELINE_NAME;
+  const branch = env[SPOUT_OUTPUT_BRANCH_ENV];
+  if (pipeline !== undefined && pipeline !== '' && branch !== undefined && branch !== '') return { pipeline, outputBranch: branch };
+  const legacyPipeline = typeof ctx?.pipeline_name === 'string' && ctx.pipeline_name !== '' ? ctx.pipeline_name : undefined;
+  if (legacyPipeline === undefined) return undefined;
+  const legacyBranch = typeof ctx?.output_branch === 'string' && ctx.output_branch !== '' ? ctx.output_branch : 'master';
+  return { pipeline: legacyPipeline, outputBranch: legacyBranch };
 }
 
 export function resolveConfig(env: NodeJS.ProcessEnv = process.env): ResolvedConfig {

@@ -14,8 +14,8 @@
  */
 import { API_PREFIX } from '../api/types.js';
 import type {
-  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, CreateBranchRequest, FileDiff,
-  FileInfo, FsckReport, RepoInfo, StartCommitRequest, VersionInfo,
+  BranchInfo, BranchRef, CommitInfo, CommitRef, CommitUploadResponse, SpoutCommitStats, CreateBranchRequest, FileDiff,
+  FileInfo, FsckReport, GcReport, RepoInfo, StartCommitRequest, VersionInfo,
 } from '../api/types.js';
 import type {
   ClaimRequest, CreatePipelineResponse, DatumInfo, DatumResult, DatumTask, JobInfo, LogLine, PipelineInfo, WorkerLogBatch,
@@ -145,6 +145,15 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
   /** Verifies every finished commit: tree nodes, chunk presence and chunk hashes. */
   async fsck(): Promise<FsckReport> {
     return this.call('POST', '/fsck');
+  }
+
+  /**
+   * Runs the garbage collector: reclaims chunks and packs that no commit, open commit, upload or
+   * datum output names. Safe beside live traffic.
+   * @example const r = await client.gc(); console.log(r.bytesFreed);
+   */
+  async gc(): Promise<GcReport> {
+    return this.call('POST', '/gc');
   }
 
   // ---- repos ----
@@ -362,6 +371,18 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
     return this.call('GET', `/pipelines/${seg(pipeline)}/jobs/${seg(job)}/datums`);
   }
 
+  /**
+   * The datums a pipeline spec would have over its inputs' current heads (`list datum -f`);
+   * nothing is created.
+   * @example
+   * ```ts
+   * const datums = await client.previewDatums(await readFile('inner_join.json', 'utf8'), { file: 'inner_join.json' });
+   * ```
+   */
+  async previewDatums(spec: string, opts: { file?: string } = {}): Promise<DatumInfo[]> {
+    return this.call('POST', '/datums/preview', { json: { spec, ...(opts.file !== undefined ? { file: opts.file } : {}) } });
+  }
+
   /** Log lines of user code and of the system, oldest first; with `follow`, new lines as they come. */
   async *getLogs(opts: { pipeline?: string; job?: string; datum?: string; follow?: boolean; signal?: AbortSignal }): AsyncGenerator<LogLine> {
     const ac = new AbortController();
@@ -453,6 +474,20 @@ export class ClientCore<B, R extends TransportResponse = TransportResponse> {
     await this.call('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result });
   }
 
+  /**
+   * Reports a datum's result and, in the same round trip, claims the worker's next datum if one
+   * is pending right now (the daemon does not wait for one: null means "claim as usual"). A
+   * daemon that does not know `claim=1` answers 204, which reads as null too.
+   */
+  async reportDatumAndClaim(pipeline: string, result: DatumResult): Promise<DatumTask | null> {
+    const res = await this.send('POST', `/pipelines/${seg(pipeline)}/worker/result`, { json: result, query: { claim: '1' } });
+    if (res.status === 204) {
+      await res.dump();
+      return null;
+    }
+    return (await res.json()) as DatumTask;
+  }
+
   /** Reports the user code's state: the pipeline shows `crashing` with the reason, or `running`. */
   async reportWorkerState(pipeline: string, report: WorkerStateReport): Promise<void> {
     await this.call('POST', `/pipelines/${seg(pipeline)}/worker/state`, { json: report });
@@ -509,9 +544,14 @@ export class Upload<B = string | Uint8Array> {
 
   /**
    * Applies everything staged: a new finished commit on a branch, or additions to an open commit.
-   * With `marker`, another upload lands on the marker branch in the same transaction.
+   * With `marker`, another upload lands on the marker branch in the same transaction. A spout
+   * passes `spoutStats` (messages in the batch, their publish times) for the spout metrics.
    */
-  async commit(repo: string, ref: string, opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload<B> } } = {}): Promise<CommitUploadResponse> {
+  async commit(
+    repo: string,
+    ref: string,
+    opts: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: Upload<B> }; spoutStats?: SpoutCommitStats } = {},
+  ): Promise<CommitUploadResponse> {
     const { marker, ...rest } = opts;
     return this.client.uploadCall('POST', this.path('/commit'), {
       json: { repo, ref, ...rest, ...(marker !== undefined ? { marker: { branch: marker.branch, uploadId: marker.upload.id } } : {}) },

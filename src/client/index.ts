@@ -2,8 +2,8 @@ export { Client, Upload, UndiciTransport, type ClientOptions, type Body, type Un
 export { ClientCore, type Transport, type TransportRequest, type TransportResponse, type HttpMethod } from './core.js';
 export { BrowserClient, type BrowserClientOptions } from './browser.js';
 export { FetchTransport, type FetchBody } from './fetch-transport.js';
-export { resolveConfig, readConfig, writeConfig, configPath, activeContext, toBaseUrl, DEFAULT_ADDRESS, DEFAULT_PORT } from './config.js';
-export type { ConfigFile, ContextConfig, ResolvedConfig } from './config.js';
+export { resolveConfig, readConfig, writeConfig, configPath, activeContext, toBaseUrl, toGrpcAddress, spoutDefaults, SPOUT_OUTPUT_BRANCH_ENV, DEFAULT_ADDRESS, DEFAULT_PORT } from './config.js';
+export type { ConfigFile, ContextConfig, ResolvedConfig, SpoutDefaults } from './config.js';
 export * from '../api/types.js';
 export { SluiceError, isSluiceError, type ErrorCode } from '../errors/index.js';
 export * from '../api/pps-types.js';

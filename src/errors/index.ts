@@ -55,7 +55,9 @@ export const ERROR_CODES = {
   PPS_PIPELINE_NOT_FOUND: 'notFound',
   PPS_PIPELINE_EXISTS: 'conflict',
   PPS_JOB_NOT_FOUND: 'notFound',
+  PPS_DATUM_NOT_FOUND: 'notFound',
   PPS_EXECUTOR_UNAVAILABLE: 'unavailable',
+  PPS_CONNECTOR_FAILED: 'unavailable',
   // auth
   AUTH_TOKEN_MISSING: 'unauthenticated',
   AUTH_TOKEN_INVALID: 'unauthenticated',

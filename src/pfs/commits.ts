@@ -164,5 +164,6 @@ export async function finishCommitTx(ctx: PfsContext, trx: Exec, row: CommitRow,
     .execute();
   await trx.deleteFrom('staged_ops').where('stage', '=', stage).execute();
   await trx.deleteFrom('stages').where('id', '=', stage).execute();
+  ctx.afterCommit(trx, () => ctx.meter.commitFinished(row.repo, built.filesWritten, built.bytesWritten));
   return { ...row, finished_at: finished, root: built.root, size_bytes: built.sizeBytes, finish_seq: seq, description: desc };
 }

@@ -12,6 +12,8 @@ import type { Database, MetadataStore } from '../storage/metadata/index.js';
 import type { ChunkLocation, ObjectStore } from '../storage/objects/index.js';
 import { CachedNodeReader, NodeCache, type DecodedNodeReader } from './tree/index.js';
 import type { CommitInfo } from '../api/types.js';
+import { NOOP_METER, type Meter } from '../lib/meter.js';
+import { InFlight } from './in-flight.js';
 
 export type Exec = Kysely<Database>;
 
@@ -30,11 +32,18 @@ export class PfsContext {
   private readonly nodeCache = new NodeCache({ maxNodes: 20_000, maxBytes: nodeCacheBytes() });
   /** Chunk locations by hash; a chunk's location never changes while it is referenced. */
   readonly chunkCache = new Lru<string, ChunkLocation>(100_000);
+  /** Uploads of this process between their first chunk look-up and their recording transaction (for gc). */
+  readonly inFlight = new InFlight();
+
+  /** Callbacks to run once the transaction they were registered in has committed. */
+  private readonly afterCommitOf = new WeakMap<Exec, Array<() => void>>();
 
   constructor(
     readonly meta: MetadataStore,
     readonly objects: ObjectStore,
     readonly now: () => number = Date.now,
+    /** Told what pfs and pps did (commits, chunks, datums); shared with the pps layer. */
+    readonly meter: Meter = NOOP_METER,
   ) {
     this.events.setMaxListeners(0);
   }
@@ -57,7 +66,29 @@ export class PfsContext {
 
   /** Runs `fn` in one metadata transaction: everything it writes lands together or not at all. */
   async tx<T>(fn: (trx: Exec) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+    const after: Array<() => void> = [];
+    const result = await this.db.transaction().execute((trx) => {
+      this.afterCommitOf.set(trx, after);
+      return fn(trx);
+    });
+    for (const f of after) {
+      try {
+        f();
+      } catch {
+        // Metering only: a failure here must not turn a committed change into an error.
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Runs `f` once `trx` (a transaction of `tx`) has committed, never if it rolls back: how
+   * counts of what a transaction wrote stay exact. Outside `tx`, `f` runs at once.
+   */
+  afterCommit(trx: Exec, f: () => void): void {
+    const list = this.afterCommitOf.get(trx);
+    if (list === undefined) f();
+    else list.push(f);
   }
 }
 

@@ -5,11 +5,11 @@
  * An open commit is read as it would be if finished now.
  */
 import { PassThrough, Readable } from 'node:stream';
-import picomatch from 'picomatch';
 import tarStream from 'tar-stream';
 import type { CommitRef, FileDiff, FileInfo } from '../api/types.js';
 import { SluiceError } from '../errors/index.js';
 import { cleanPath, joinPath } from '../lib/paths.js';
+import { compileGlob, globSegments, isLiteralSegment } from '../lib/pach-glob.js';
 import type { Exec, PfsContext } from './context.js';
 import { resolveCommit, viewOpenCommit, type CommitRow } from './commits.js';
 import { afterDirKey, dirKey, isDirValue, isFileValue, type FileValue } from './entries.js';
@@ -164,16 +164,52 @@ export class FileReader {
     return out;
   }
 
-  /** Writes a file's chunks to a stream in order, honouring back-pressure. */
+  /**
+   * Reads a chunk at a location that may come from the cache. A cached location can be stale
+   * when a garbage collector in another daemon deleted the chunk and it was stored again
+   * elsewhere: on PFS_CORRUPT the index is asked again, and a different location is read once.
+   */
+  private async readChunk(hash: string, loc: ChunkLocation): Promise<Buffer> {
+    try {
+      return await this.ctx.objects.read(loc);
+    } catch (err) {
+      if (!(err instanceof SluiceError) || err.code !== 'PFS_CORRUPT') throw err;
+      this.ctx.chunkCache.delete(hash);
+      const row = await this.ctx.db.selectFrom('chunks').select(['pack', 'offset', 'length']).where('hash', '=', hash).executeTakeFirst();
+      if (row === undefined || (row.pack === loc.pack && row.offset === loc.offset)) throw err;
+      const fresh = { pack: row.pack, offset: row.offset, length: row.length };
+      this.ctx.chunkCache.set(hash, fresh);
+      return this.ctx.objects.read(fresh);
+    }
+  }
+
+  /**
+   * Writes a file's chunks to a stream in order, honouring back-pressure. Up to READ_AHEAD chunk
+   * reads are in flight at once, so a store with per-request latency (S3: one ranged GET per
+   * chunk) overlaps them; memory stays bounded by READ_AHEAD chunks (4 MiB each at most).
+   */
   private async pipeChunks(value: FileValue, out: NodeJS.WritableStream & { writableNeedDrain?: boolean }): Promise<void> {
     const BATCH = 64;
+    const READ_AHEAD = 4;
     for (let i = 0; i < value.c.length; i += BATCH) {
       const slice = value.c.slice(i, i + BATCH);
       const locs = await this.locate(slice.map((c) => c[0]));
-      for (const [hash] of slice) {
+      const reads: Array<Promise<Buffer> | undefined> = [];
+      const start = (k: number): void => {
+        const hash = slice[k]![0];
         const loc = locs.get(hash);
-        if (loc === undefined) throw new SluiceError('PFS_CORRUPT', `chunk ${hash} is not in the chunk index`, { details: { chunk: hash } });
-        const bytes = await this.ctx.objects.read(loc);
+        const read = loc === undefined
+          ? Promise.reject(new SluiceError('PFS_CORRUPT', `chunk ${hash} is not in the chunk index`, { details: { chunk: hash } }))
+          : this.readChunk(hash, loc);
+        // Awaited in order below; until then a failure must not count as unhandled.
+        read.catch(() => undefined);
+        reads[k] = read;
+      };
+      for (let k = 0; k < Math.min(READ_AHEAD, slice.length); k++) start(k);
+      for (let k = 0; k < slice.length; k++) {
+        const bytes = await reads[k]!;
+        reads[k] = undefined;
+        if (k + READ_AHEAD < slice.length) start(k + READ_AHEAD);
         if (!out.write(bytes)) await new Promise<void>((r) => out.once('drain', r));
       }
     }
@@ -215,34 +251,42 @@ async function listChildren(v: TreeView, prefix: string): Promise<FileInfo[]> {
   return out;
 }
 
-const GLOB_CHARS = /[*?[\]{}!]/;
-
+/**
+ * Files and directories whose paths match a Pachyderm glob (src/lib/pach-glob.ts: ohmyglob's
+ * syntax, captures included). Element by element where the pattern allows it (a plain name is
+ * one lookup, a pattern one directory listing); from the first element holding `**`, or when a
+ * capture or `{…}` spans a `/`, the subtree is scanned once and whole paths are matched.
+ */
 export async function globTree(v: TreeView, pattern: string): Promise<FileInfo[]> {
   const clean = cleanPath(pattern.replace(/\/+$/, '') || '/');
   if (clean === '/') {
     const root = await statPath(v, '/');
     return root === undefined ? [] : [root];
   }
-  const segments = clean.slice(1).split('/');
+  const whole = compileGlob(clean);
   const out: FileInfo[] = [];
+  const scan = async (dir: string): Promise<void> => {
+    const prefix = dirKey(dir);
+    for await (const [k, val] of range(v.reader, v.root, { prefix })) {
+      const p = k.replace(/\/$/, '');
+      if (p === dir || !whole.match(p)) continue;
+      if (isFileValue(val)) out.push(fileInfo(k, val, v.commit));
+      else if (isDirValue(val)) out.push({ path: k, type: 'dir', sizeBytes: val.s, commit: v.commit });
+    }
+  };
+  const segments = globSegments(clean);
+  if (segments === undefined) {
+    await scan('/');
+    return out;
+  }
   const walk = async (dir: string, i: number): Promise<void> => {
     const seg = segments[i]!;
     const last = i === segments.length - 1;
     if (seg.includes('**')) {
-      // `**` can match any depth: scan the subtree once and match whole paths.
-      const rest = segments.slice(i).join('/');
-      const isMatch = picomatch(rest, { dot: true });
-      const prefix = dirKey(dir);
-      for await (const [k, val] of range(v.reader, v.root, { prefix })) {
-        const rel = k.slice(prefix.length).replace(/\/$/, '');
-        if (rel !== '' && isMatch(rel)) {
-          if (isFileValue(val)) out.push(fileInfo(k, val, v.commit));
-          else if (isDirValue(val)) out.push({ path: k, type: 'dir', sizeBytes: val.s, commit: v.commit });
-        }
-      }
+      await scan(dir);
       return;
     }
-    if (!GLOB_CHARS.test(seg)) {
+    if (isLiteralSegment(seg)) {
       const p = joinPath(dir, seg);
       if (last) {
         const info = await statPath(v, p);
@@ -252,10 +296,10 @@ export async function globTree(v: TreeView, pattern: string): Promise<FileInfo[]
       }
       return;
     }
-    const isMatch = picomatch(seg, { dot: true });
+    const one = compileGlob(seg);
     for (const child of await listChildren(v, dirKey(dir))) {
       const name = child.path.replace(/\/$/, '').slice(child.path.replace(/\/$/, '').lastIndexOf('/') + 1);
-      if (!isMatch(name)) continue;
+      if (!one.match(name)) continue;
       if (last) out.push(child);
       else if (child.type === 'dir') await walk(child.path.replace(/\/$/, ''), i + 1);
     }

@@ -358,10 +358,17 @@ export async function startCommitTx(
   ctx: PfsContext, trx: Exec, repo: string, req: StartCommitRequest, origin: 'USER' | 'AUTO', id: string,
 ): Promise<CommitRow> {
   await requireRepo(trx, repo);
-  let branch = await trx.selectFrom('branches').select(['head']).where('repo', '=', repo).where('name', '=', req.branch).executeTakeFirst();
+  // The head is read under a row lock on PostgreSQL (several daemons may commit to one branch);
+  // a branch made here by two daemons at once is inserted once and then locked.
+  const lockHead = async (): Promise<{ head: string | null } | undefined> => {
+    let q = trx.selectFrom('branches').select(['head']).where('repo', '=', repo).where('name', '=', req.branch);
+    if (ctx.meta.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  };
+  let branch = await lockHead();
   if (branch === undefined) {
-    await trx.insertInto('branches').values({ repo, name: req.branch, head: null, created_at: ctx.now(), trigger: null }).execute();
-    branch = { head: null };
+    await trx.insertInto('branches').values({ repo, name: req.branch, head: null, created_at: ctx.now(), trigger: null }).onConflict((oc) => oc.columns(['repo', 'name']).doNothing()).execute();
+    branch = (await lockHead()) ?? { head: null };
   }
   let parent: CommitRow | undefined;
   if (req.parent !== undefined) parent = await resolveCommit(trx, repo, req.parent);

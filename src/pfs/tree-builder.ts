@@ -27,6 +27,9 @@ export interface BuiltTree {
   newNodes: Map<string, Uint8Array>;
   sizeBytes: number;
   filesChanged: number;
+  /** Put and append operations among `ops`, and the bytes they carry (what the metrics count as written). */
+  filesWritten: number;
+  bytesWritten: number;
 }
 
 export async function buildTree(reader: NodeReader, parentRoot: string | null, ops: StagedOp[]): Promise<BuiltTree> {
@@ -39,29 +42,44 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   };
   // final value of every touched file path; null means deleted
   const finals = new Map<string, FileValue | null>();
+  // The directory keys (`dirKey`) of every ancestor of a path in `finals`: a delete scans
+  // `finals` for paths beneath it only when there can be any (a ModifyFile that deletes each file
+  // before putting it would otherwise cost O(files^2)).
+  const dirsInFinals = new Set<string>();
+  const setFinal = (path: string, v: FileValue | null): void => {
+    if (!finals.has(path)) for (const a of ancestors(path)) dirsInFinals.add(dirKey(a));
+    finals.set(path, v);
+  };
   const current = async (path: string): Promise<FileValue | undefined> => {
     if (finals.has(path)) return finals.get(path) ?? undefined;
     return readFile(path);
   };
 
+  let filesWritten = 0;
+  let bytesWritten = 0;
   for (const op of ops) {
+    if (op.op !== 'delete' && op.value !== null) {
+      filesWritten++;
+      bytesWritten += op.value.s;
+    }
     if (op.op === 'put') {
-      finals.set(op.path, op.value);
+      setFinal(op.path, op.value);
     } else if (op.op === 'append') {
       const cur = await current(op.path);
       const add = op.value ?? { t: 'f', s: 0, c: [] };
-      finals.set(op.path, cur === undefined ? add : concatFiles(cur, add));
+      setFinal(op.path, cur === undefined ? add : concatFiles(cur, add));
     } else if (op.path === '/') {
       base = null;
       finals.clear();
+      dirsInFinals.clear();
     } else {
       // A delete names a file or a directory: remove the file and everything beneath the path.
-      if ((await current(op.path)) !== undefined) finals.set(op.path, null);
+      if ((await current(op.path)) !== undefined) setFinal(op.path, null);
       const prefix = dirKey(op.path);
       for await (const [k, v] of range(reader, base, { prefix })) {
-        if (isFileValue(v)) finals.set(k, null);
+        if (isFileValue(v)) setFinal(k, null);
       }
-      for (const k of finals.keys()) if (k.startsWith(prefix)) finals.set(k, null);
+      if (dirsInFinals.has(prefix)) for (const k of finals.keys()) if (k.startsWith(prefix)) finals.set(k, null);
     }
   }
 
@@ -131,5 +149,5 @@ export async function buildTree(reader: NodeReader, parentRoot: string | null, o
   );
   const rootDir = dirAfter.has('/') ? dirAfter.get('/') : await get(reader, base, '/');
   const sizeBytes = isDirValue(rootDir) ? rootDir.s : 0;
-  return { root, newNodes, sizeBytes, filesChanged };
+  return { root, newNodes, sizeBytes, filesChanged, filesWritten, bytesWritten };
 }

@@ -33,6 +33,11 @@ interface NewOp {
   value: FileValue | null;
 }
 
+/** One operation of `stageMany`. */
+export type StageOp =
+  | { op: 'put' | 'append'; path: string; body: AsyncIterable<Uint8Array> }
+  | { op: 'delete'; path: string };
+
 export class Uploads {
   constructor(private readonly ctx: PfsContext) {}
 
@@ -52,6 +57,37 @@ export class Uploads {
       await pack.seal();
       await this.stage(uploadId, pack, [op]);
       return { path: op.path, sizeBytes: op.value?.s ?? 0 };
+    } catch (err) {
+      await pack.abort();
+      throw uploadError(err);
+    } finally {
+      pack.release();
+    }
+  }
+
+  /**
+   * Stores and stages a run of puts, appends and deletes, in order, with ONE pack and ONE
+   * transaction (what a gRPC ModifyFile of many small files costs, instead of one of each per
+   * file). Each put's body is read to its end before the next operation is pulled; an error or a
+   * body cut off anywhere stages nothing of the run.
+   */
+  async stageMany(uploadId: string, ops: AsyncIterable<StageOp>): Promise<{ files: number; sizeBytes: number }> {
+    await this.requireUpload(this.ctx.db, uploadId);
+    const pack = new PackSession(this.ctx);
+    try {
+      const staged: NewOp[] = [];
+      let files = 0;
+      for await (const o of ops) {
+        if (o.op === 'delete') {
+          staged.push({ path: cleanPath(o.path), op: 'delete', value: null });
+        } else {
+          staged.push(await this.readFile(pack, o.path, o.body, o.op === 'append'));
+          files++;
+        }
+      }
+      await pack.seal();
+      await this.stage(uploadId, pack, staged);
+      return { files, sizeBytes: pack.bytesIn };
     } catch (err) {
       await pack.abort();
       throw uploadError(err);
@@ -82,6 +118,8 @@ export class Uploads {
     } catch (err) {
       await pack.abort();
       throw err instanceof SluiceError ? err : uploadError(err, 'PFS_TAR_INVALID', 'malformed tar archive');
+    } finally {
+      pack.release();
     }
   }
 
@@ -136,7 +174,8 @@ export class Uploads {
     const dst = cleanPath(req.dst);
     const db = this.ctx.db;
     await this.requireUpload(db, uploadId);
-    const { reader, root } = await treeOf(this.ctx, db, await resolveCommit(db, req.src.repo, req.src.ref));
+    const source = await resolveCommit(db, req.src.repo, req.src.ref);
+    const { reader, root } = await treeOf(this.ctx, db, source);
     const op = req.append === true ? 'append' : 'put';
     const ops: NewOp[] = [];
     const file = await get(reader, root, src);
@@ -151,6 +190,13 @@ export class Uploads {
     }
     await this.ctx.tx(async (trx) => {
       await this.requireUpload(trx, uploadId);
+      // The chunks named here were read outside this transaction: the source commit must still
+      // exist (on PostgreSQL, share-locked until commit), or the garbage collector may have taken them.
+      let q = trx.selectFrom('commits').select('id').where('repo', '=', source.repo).where('id', '=', source.id);
+      if (this.ctx.meta.dialect === 'postgres') q = q.forShare();
+      if ((await q.executeTakeFirst()) === undefined) {
+        throw new SluiceError('PFS_COMMIT_NOT_FOUND', `commit ${source.repo}@${source.id} was deleted during the copy; nothing was copied`, { details: { repo: source.repo, commit: source.id } });
+      }
       await insertOps(trx, uploadStage(uploadId), ops);
     });
     return { files: ops.length };
@@ -234,6 +280,8 @@ export class Uploads {
     } catch (err) {
       await pack.abort();
       throw err instanceof SluiceError ? err : uploadError(err);
+    } finally {
+      pack.release();
     }
   }
 
@@ -271,7 +319,11 @@ export class Uploads {
       if (open.finished_at !== null) throw new SluiceError('PFS_COMMIT_FINISHED', `commit ${repo}@${open.id} is finished; write to a branch or an open commit`, { details: { repo, commit: open.id } });
     } else {
       branch = parsed.base;
-      const b = await trx.selectFrom('branches').select('head').where('repo', '=', repo).where('name', '=', branch).executeTakeFirst();
+      // Several daemons on one PostgreSQL: the head is read under a row lock, so commits to one
+      // branch through different daemons are serialised (the second waits, then sees the first).
+      let q = trx.selectFrom('branches').select('head').where('repo', '=', repo).where('name', '=', branch);
+      if (this.ctx.meta.dialect === 'postgres') q = q.forUpdate();
+      const b = await q.executeTakeFirst();
       if (b?.head != null) {
         const head = await getCommitRow(trx, repo, b.head);
         if (head !== undefined && head.finished_at === null) open = head;

@@ -86,6 +86,7 @@ function scriptArgument(program: string, args: readonly string[]): string | unde
 export function commandWarnings(spec: ValidPipelineSpec, image: string | undefined, host: HostProbe = REAL_HOST): string[] {
   const name = spec.pipeline.name;
   const t = spec.transform;
+  if (t === undefined) return []; // a connector spout runs no user code
   const [program, ...args] = t.cmd;
   if (program === undefined || program === '') return [];
   const wd = t.workingDir !== '' ? t.workingDir : '/';

@@ -16,6 +16,8 @@ export interface ExecutorObserver {
   /** The workers of a pipeline keep exiting (reason says why), or run again after crashing. */
   onCrashing(pipeline: string, reason: string): void;
   onRecovered(pipeline: string): void;
+  /** A worker exited unasked and will be started again (each restart once). */
+  onWorkerRestart?(pipeline: string): void;
 }
 
 export interface Executor {

@@ -74,6 +74,9 @@ export function openPps(pfs: Pfs, executor: Executor): Pps {
     onCrashing(name, reason) {
       void pipelines.setState(name, 'crashing', reason).catch(() => undefined);
     },
+    onWorkerRestart(name) {
+      ctx.meter.workerRestarted(name);
+    },
     onRecovered(name) {
       void pipelines.row(name).then((r) => (r !== undefined && r.stopped === 0 ? pipelines.setState(name, 'running') : undefined)).catch(() => undefined);
     },

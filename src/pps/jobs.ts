@@ -23,7 +23,7 @@ import { commitStage, finishCommitTx, getCommitRow, startCommitTx, commitInfo } 
 import type { PpsContext } from './pps-context.js';
 import { computeDatums, datumHash, type InputCommits } from './datums.js';
 import { leafInputs, specRepo, type PipelineRow, type PipelineService } from './pipelines.js';
-import { parseDuration, type ValidPipelineSpec } from './spec/index.js';
+import { applyDefaults, parseDuration, parseSpecs, validateParsedSpec, type ValidPipelineSpec } from './spec/index.js';
 
 type JobRow = Selectable<JobsTable>;
 
@@ -187,6 +187,7 @@ export class JobService {
       for (let i = 0; i < rows.length; i += 100) await trx.insertInto('datums').values(rows.slice(i, i + 100)).execute();
       await trx.updateTable('jobs').set({ state: 'running', started_at: now, output_commit: job.id, total: datums.length, skipped })
         .where('pipeline', '=', row.name).where('id', '=', job.id).execute();
+      if (skipped > 0) this.ctx.pfs.ctx.afterCommit(trx, () => this.ctx.meter.datums(row.name, 'skipped', skipped));
     });
     const fresh = await this.requireJob(row.name, job.id);
     const ended = await this.finishIfDone(fresh);
@@ -196,9 +197,7 @@ export class JobService {
   /** Finishes the job when no datum is pending or running. Returns the ended job, if it ended. */
   private async finishIfDone(job: JobRow): Promise<JobInfo | undefined> {
     if (ENDED.has(job.state)) return this.jobInfo(job);
-    const open = await this.ctx.db.selectFrom('datums').select('idx').where('pipeline', '=', job.pipeline).where('job', '=', job.id)
-      .where('state', 'in', ['pending', 'running']).limit(1).executeTakeFirst();
-    if (open !== undefined) return undefined;
+    if ((await this.openDatum(job.pipeline, job.id)) !== undefined) return undefined;
     const pfsCtx = this.ctx.pfs.ctx;
     let finished;
     await pfsCtx.tx(async (trx) => {
@@ -296,6 +295,14 @@ export class JobService {
     for (;;) {
       const job = await db.selectFrom('jobs').selectAll().where('pipeline', '=', name).where('state', '=', 'running').orderBy('seq').executeTakeFirst();
       if (job === undefined) return null;
+      // A worker runs one datum at a time and claims only when it has none: a datum it still
+      // holds was handed to it in an answer it never got (a cut connection, a retried report),
+      // so it goes back to the queue, its attempt not counted, instead of waiting for ever.
+      const held = await db.selectFrom('datums').select('idx').where('pipeline', '=', name).where('job', '=', job.id).where('state', '=', 'running').where('worker', '=', worker).execute();
+      for (const h of held) {
+        await db.updateTable('datums').set((eb) => ({ state: 'pending', worker: null, attempt: eb('attempt', '-', 1) }))
+          .where('pipeline', '=', name).where('job', '=', job.id).where('idx', '=', h.idx).where('state', '=', 'running').where('worker', '=', worker).execute();
+      }
       const datum = await db.selectFrom('datums').selectAll().where('pipeline', '=', name).where('job', '=', job.id).where('state', '=', 'pending').orderBy('idx').executeTakeFirst();
       if (datum === undefined) return null;
       const res = await db.updateTable('datums').set({ state: 'running', worker, attempt: datum.attempt + 1 })
@@ -303,6 +310,8 @@ export class JobService {
       if (Number(res.numUpdatedRows) !== 1) continue;
       const spec = await this.pipelines.specOf(name, job.pipeline_version);
       const t = spec.transform;
+      // Only transform pipelines have jobs; a connector spout has no transform.
+      if (t === undefined) throw new SluiceError('INTERNAL', `pipeline ${name} has no transform to run datums with`);
       return {
         pipeline: name,
         pipelineVersion: job.pipeline_version,
@@ -323,6 +332,9 @@ export class JobService {
   /** Records a worker's result for a datum; ignored when the datum is no longer that worker's. */
   async result(name: string, r: DatumResult): Promise<void> {
     let failJob: { job: JobRow; reason: string } | undefined;
+    // Whether the datum's job may have nothing left to run: only then can `advance` change
+    // anything (finish it, start the next), so a datum among many skips its queries.
+    let mayEnd = true;
     await this.ctx.lock.run(name, async () => {
       const db = this.ctx.db;
       const job = await db.selectFrom('jobs').selectAll().where('pipeline', '=', name).where('id', '=', r.job).executeTakeFirst();
@@ -332,6 +344,8 @@ export class JobService {
         if (r.uploadId !== undefined) await this.ctx.pfs.uploads.abort(r.uploadId).catch(() => undefined);
         return;
       }
+      // The worker's own timing of this attempt (absent from older workers).
+      if (typeof r.durationMs === 'number' && Number.isFinite(r.durationMs) && r.durationMs >= 0) this.ctx.meter.datumDuration(name, r.success, r.durationMs / 1000);
       if (r.success) {
         if (r.uploadId === undefined) throw new SluiceError('INVALID_REQUEST_BODY', 'a successful datum result needs uploadId');
         const files = await this.ctx.pfs.uploads.stagedFiles(r.uploadId);
@@ -345,9 +359,11 @@ export class JobService {
             bytes_downloaded: eb('bytes_downloaded', '+', r.bytesDownloaded ?? 0),
             bytes_uploaded: eb('bytes_uploaded', '+', r.bytesUploaded ?? bytes),
           })).where('pipeline', '=', name).where('id', '=', r.job).execute();
+          this.ctx.pfs.ctx.afterCommit(trx, () => this.ctx.meter.datums(name, r.recovered === true ? 'recovered' : 'processed', 1));
         });
         // The bytes are referenced from datum_outputs now; the staging rows can go.
         await this.ctx.pfs.uploads.abort(r.uploadId);
+        mayEnd = (await this.openDatum(name, r.job)) === undefined;
         return;
       }
       const spec = await this.pipelines.specOf(name, job.pipeline_version);
@@ -355,10 +371,12 @@ export class JobService {
       if (datum.attempt < spec.datumTries) {
         await db.updateTable('datums').set({ state: 'pending', worker: null, reason }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', datum.idx).execute();
         await this.log(name, r.job, r.datum, 'system', `datum ${r.datum} failed (attempt ${datum.attempt} of ${spec.datumTries}), retrying: ${reason}`);
+        mayEnd = false; // the datum itself is pending again
         return;
       }
       await db.updateTable('datums').set({ state: 'failed', reason }).where('pipeline', '=', name).where('job', '=', r.job).where('idx', '=', datum.idx).execute();
       await db.updateTable('jobs').set((eb) => ({ failed: eb('failed', '+', 1) })).where('pipeline', '=', name).where('id', '=', r.job).execute();
+      this.ctx.meter.datums(name, 'failed', 1);
       // The worker's reason already names the datum (`datum <id> failed: …`).
       failJob = { job, reason: `${reason} (after ${datum.attempt} attempts)` };
     });
@@ -369,7 +387,12 @@ export class JobService {
       await this.log(name, failJob.job.id, null, 'system', `job ${failJob.job.id} failed: ${failJob.reason}`);
     }
     this.ctx.events.emit('work', name);
-    await this.advance(name);
+    if (mayEnd) await this.advance(name);
+  }
+
+  private async openDatum(name: string, job: string): Promise<{ idx: number } | undefined> {
+    return this.ctx.db.selectFrom('datums').select('idx').where('pipeline', '=', name).where('job', '=', job)
+      .where('state', 'in', ['pending', 'running']).limit(1).executeTakeFirst();
   }
 
   /**
@@ -442,6 +465,28 @@ export class JobService {
       q = q.where('pipeline', '=', opts.pipeline);
     }
     return Promise.all((await q.execute()).map((r) => this.jobInfo(r)));
+  }
+
+  /**
+   * Pachyderm's `list datum -f <spec>`: the datums the first spec in `text` would have over its
+   * inputs' current heads, without creating anything (the pipeline need not exist). Each is
+   * `pending` with no job. An input repo that does not exist is an error; an input with no
+   * finished commit yet gives no datums, as it gives no job.
+   */
+  async previewDatums(text: string, opts: { file?: string } = {}): Promise<DatumInfo[]> {
+    const [first] = parseSpecs(text, opts.file === undefined ? {} : { file: opts.file });
+    if (first === undefined) throw new SluiceError('PPS_SPEC_INVALID', `${opts.file ?? 'spec'}: no pipeline spec found`);
+    const withDefaults = { ...first, spec: applyDefaults(first.spec, { now: new Date(this.ctx.now()) }) };
+    validateParsedSpec(withDefaults);
+    const spec = withDefaults.spec;
+    if (spec.input === undefined) return [];
+    for (const leaf of leafInputs(spec.input)) {
+      if (leaf.kind === 'pfs') await this.ctx.pfs.service.inspectRepo(leaf.repo);
+    }
+    const inputs = await this.inputCommits(spec);
+    if (inputs === undefined) return [];
+    const datums = await computeDatums(this.ctx.pfs, spec.input, new Map(inputs.map((c) => [c.repo, c])));
+    return datums.map((d) => ({ id: d.id, job: '', state: 'pending', inputs: d.inputs, tries: 0, reason: '' }));
   }
 
   async datums(pipeline: string, id: string): Promise<DatumInfo[]> {

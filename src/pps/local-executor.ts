@@ -127,6 +127,7 @@ export class LocalExecutor implements Executor {
         const why = signal !== null ? `signal ${signal}` : `exit code ${code ?? '?'}`;
         const reason = `worker ${w.id} exited (${why})${w.stderrTail.length > 0 ? `: ${w.stderrTail.slice(-3).join(' | ')}` : ''}; restarting in ${delay} ms`;
         entry.crashing = true;
+        this.observer?.onWorkerRestart?.(entry.set.pipeline);
         this.observer?.onCrashing(entry.set.pipeline, reason);
         w.timer = setTimeout(() => void this.launch(entry, w), delay);
       });

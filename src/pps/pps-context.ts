@@ -47,4 +47,9 @@ export class PpsContext {
   get db() {
     return this.pfs.ctx.db;
   }
+
+  /** The daemon's meter, shared with the pfs layer. */
+  get meter() {
+    return this.pfs.ctx.meter;
+  }
 }

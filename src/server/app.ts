@@ -21,6 +21,9 @@ import { packageRoot } from '../lib/version.js';
 import { AuthService } from '../auth/index.js';
 import { authRoutes, installAuth, wireAuth } from './routes/auth.js';
 // ---- end auth ----
+import { DaemonMetrics } from './metrics/daemon-metrics.js';
+import { PromMeter } from './metrics/prom-meter.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 export interface AppDeps {
   pfs: Pfs;
@@ -29,6 +32,10 @@ export interface AppDeps {
   logger?: boolean;
   /** The auth service (the daemon shares it with the executor); made from pfs's store when omitted. */
   auth?: AuthService;
+  /** The meter the stores, pfs and pps were given (the daemon makes one); a fresh one when omitted. */
+  meter?: PromMeter;
+  /** Set by buildApp for the routes: the meter wired to pfs and pps. */
+  metrics?: DaemonMetrics;
   /** The built web console served at `/` (default: the package's dist/console). */
   consoleDir?: string;
 }
@@ -75,12 +82,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     void reply.status(404).send(e.toBody(req.id));
   });
 
+  // ---- metrics: per-route request counts and latencies; the /metrics route ----
+  const metrics = new DaemonMetrics(deps.meter ?? new PromMeter({ defaultMetrics: false }), deps.pfs, deps.pps);
+  metrics.installHttpHook(app);
+  app.addHook('onClose', async () => metrics.close());
+  deps = { ...deps, metrics };
+  // ---- end metrics ----
+
   // ---- auth: the one authorization hook, installed before any route so it sees them all ----
   const auth = wireAuth(deps.auth ?? new AuthService(deps.pfs.ctx.db, { now: deps.pfs.ctx.now }), deps.pfs);
   installAuth(app, auth);
   await app.register(authRoutes(auth), { prefix: API_PREFIX });
   // ---- end auth ----
 
+  await app.register(metricsRoutes(metrics));
   await app.register(adminRoutes(deps), { prefix: API_PREFIX });
   await app.register(repoRoutes(deps), { prefix: API_PREFIX });
   await app.register(commitRoutes(deps), { prefix: API_PREFIX });

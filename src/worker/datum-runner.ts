@@ -23,17 +23,23 @@ import { join } from 'node:path';
 import type { DatumTask } from '../api/pps-types.js';
 import { isSluiceError } from '../errors/index.js';
 import { collectOutput, packOutput } from './output-collector.js';
+import { LazyFeeds } from './lazy-inputs.js';
 import { materializeInputs } from './materialize-inputs.js';
 import { isTransient } from './retry-policy.js';
-import { userCodeEnv } from './user-code-env.js';
+import { userCodeEnv, type PachydermClientEnv } from './user-code-env.js';
 import type { RunResult, UserCodeDriver } from './user-code-driver.js';
 import type { ShippedLine } from './log-shipper.js';
-import type { UploadFactory, WorkerDatumResult } from './worker-client.js';
+import type { UploadFactory, UploadSink, WorkerDatumResult } from './worker-client.js';
 import type { InputSource } from './materialize-inputs.js';
 
 export interface DatumLog {
   push(line: Omit<ShippedLine, 'ts'> & { ts?: number }): void;
+  /** Optional: start sending what was pushed now (the `LogShipper`'s `flush`; not awaited here). */
+  flush?(timeoutMs?: number): Promise<void>;
 }
+
+/** An upload opened while user code runs is used only if younger than this (uploads expire after a day). */
+const EARLY_UPLOAD_MAX_AGE_MS = 60 * 60 * 1000;
 
 export interface DatumRunnerDeps {
   client: InputSource & UploadFactory;
@@ -44,6 +50,8 @@ export interface DatumRunnerDeps {
   scratchRoot?: string;
   /** The worker's environment, from which `PATH`, `HOME`, … are taken (default `process.env`). */
   workerEnv?: Readonly<Record<string, string | undefined>>;
+  /** The config and variables for Pachyderm's clients in user code (none: not provided). */
+  clients?: PachydermClientEnv;
 }
 
 /** Lines of stderr quoted in a failure reason, and the characters kept of each. */
@@ -110,16 +118,35 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
   // A crashed earlier attempt may have left its folder behind.
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(pfsDir, 'out'), { recursive: true });
+  // The output's upload session is opened while user code runs (one round trip off the datum's
+  // path); a datum that ends without using it aborts it.
+  let early: { upload: Promise<UploadSink>; at: number } | undefined;
+  const takeUpload = async (): Promise<UploadSink> => {
+    const e = early;
+    early = undefined;
+    if (e !== undefined && Date.now() - e.at < EARLY_UPLOAD_MAX_AGE_MS) return e.upload;
+    if (e !== undefined) void e.upload.then((u) => u.abort()).catch(() => undefined);
+    return deps.client.createUpload();
+  };
+  const lazy = new LazyFeeds(deps.client);
   try {
     let bytesDownloaded: number;
     try {
-      bytesDownloaded = await materializeInputs(deps.client, task.inputs, pfsDir, signal);
+      bytesDownloaded = await materializeInputs(deps.client, task.inputs, pfsDir, signal, lazy);
     } catch (err) {
       if (signal.aborted || isTransient(err)) throw err;
       return fail(`cannot download its inputs: ${errorMessage(err)}`);
     }
+    /** Ends the lazy inputs' streams once user code is done; a file it read must have arrived whole. */
+    const lazyFailure = async (): Promise<string | undefined> => {
+      const got = await lazy.close();
+      bytesDownloaded += got.bytes;
+      if (got.error === undefined) return undefined;
+      if (isTransient(got.error)) throw got.error;
+      return `cannot stream a lazy input: ${errorMessage(got.error)}`;
+    };
 
-    const env = userCodeEnv(task, deps.workerEnv ?? process.env);
+    const env = userCodeEnv(task, deps.workerEnv ?? process.env, deps.clients);
     const run = async (cmd: string[], stdin: string[]): Promise<RunResult> =>
       deps.driver.run(
         {
@@ -128,14 +155,19 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
           env,
           ...(t.workingDir !== '' ? { workingDir: t.workingDir } : {}),
           pfsDir,
+          ...(deps.clients !== undefined ? { readOnlyBinds: deps.clients.binds } : {}),
           onLine: (stream, message) => deps.logs.push({ job: task.job, datum: task.datum, stream, message }),
           ...(task.datumTimeoutMs > 0 ? { timeoutMs: task.datumTimeoutMs } : {}),
         },
         signal,
       );
 
+    early = { upload: deps.client.createUpload(), at: Date.now() };
+    early.upload.catch(() => undefined); // awaited (and its failure seen) by takeUpload
     system('beginning to run user code');
     const res = await run(t.cmd, t.stdin);
+    const lazyWhy = await lazyFailure();
+    if (lazyWhy !== undefined) return fail(lazyWhy, { bytesDownloaded });
     if (!accepted(res, t.acceptReturnCode)) {
       const what = describeRun(res, task.datumTimeoutMs, 'user code');
       system(`errored running user code after ${res.durationMs} ms: ${what}`);
@@ -147,7 +179,7 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
         system(`finished running user error handling code after ${errRes.durationMs} ms: the datum is recovered`);
         // An empty upload: a recovered datum contributes no output, and a successful result
         // always names an upload.
-        const upload = await deps.client.createUpload();
+        const upload = await takeUpload();
         return { ...base, success: true, recovered: true, uploadId: upload.id, reason: `datum ${task.datum} recovered by err_cmd after: ${reason}`, bytesDownloaded, bytesUploaded: 0 };
       }
       const errWhat = describeRun(errRes, task.datumTimeoutMs, 'err_cmd');
@@ -155,6 +187,8 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
       return fail(`${reason}\n(${errWhat})`, { bytesDownloaded });
     }
     system(`finished running user code after ${res.durationMs} ms${res.exitCode !== 0 ? ` (exit code ${res.exitCode ?? '?'} accepted)` : ''}`);
+    // The datum's lines travel while its output is read and uploaded.
+    void deps.logs.flush?.(2_000);
 
     let files;
     try {
@@ -164,7 +198,7 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
       // User code can make its output unreadable (chmod 000); that is the datum's fault.
       return fail(`cannot read /pfs/out: ${errorMessage(err)}`, { bytesDownloaded });
     }
-    const upload = await deps.client.createUpload();
+    const upload = await takeUpload();
     try {
       if (files.length > 0) await upload.putTar('/', packOutput(files, signal));
     } catch (err) {
@@ -175,6 +209,8 @@ export async function runDatum(task: DatumTask, deps: DatumRunnerDeps, signal: A
     const bytesUploaded = files.reduce((n, f) => n + f.size, 0);
     return { ...base, success: true, uploadId: upload.id, bytesDownloaded, bytesUploaded };
   } finally {
+    if (early !== undefined) void early.upload.then((u) => u.abort()).catch(() => undefined);
+    await lazy.close();
     await removeScratch(dir);
   }
 }

@@ -36,3 +36,7 @@ export { makeFifo, openFifoSource, type FifoEvent, type FifoSource, type FifoSou
 export {
   ArchiveReader, readArchiveEvents, readArchives, type Archive, type ArchiveEvent, type ArchiveReaderOptions, type EntryHeader,
 } from './spout/archive-reader.js';
+export {
+  runConnectorWorker, connectorSpec, CONNECTOR_MARKER, type ConnectorClient, type ConnectorSpec, type ConnectorWorkerOptions,
+} from './connector/connector-worker.js';
+export type { ConnectorMessage, ConnectorSource, ConnectorContext, Delivery } from './connector/connector-source.js';

@@ -136,7 +136,7 @@ export function spoutSpec(info: PipelineInfo): SpoutSpec {
 }
 
 /** Sends state reports one at a time, in order, retrying while the daemon is away; the latest wins. */
-class StateReporter {
+export class StateReporter {
   private pending: WorkerStateReport | undefined;
   private lastSent: WorkerStateReport['state'] | undefined;
   private sending: Promise<void> | undefined;
@@ -217,14 +217,16 @@ export async function runSpoutWorker(opts: SpoutWorkerOptions): Promise<void> {
     await rm(scratchRoot, { recursive: true, force: true });
     const environment = await prepareSpoutEnvironment({
       dir: join(scratchRoot, 'env'),
-      pipeline,
-      outputBranch: spec.outputBranch,
       daemonAddress: opts.daemonAddress,
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       nodePath: opts.nodePath ?? process.execPath,
       cliPath: opts.cliPath ?? join(packageRoot(), 'bin', 'sluice.js'),
     });
-    const env = spoutUserCodeEnv({ pipeline, specCommit: spec.specCommit.id, transformEnv: spec.env, ...(opts.workerEnv !== undefined ? { workerEnv: opts.workerEnv } : {}) });
+    const env = spoutUserCodeEnv({
+      pipeline, specCommit: spec.specCommit.id, outputBranch: spec.outputBranch, transformEnv: spec.env,
+      daemonAddress: opts.daemonAddress, ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.workerEnv !== undefined ? { workerEnv: opts.workerEnv } : {}),
+    });
     const activeCommitter = new ArchiveCommitter({
       uploads: client,
       repo: pipeline,

@@ -130,6 +130,27 @@ describe('transform worker (scripted daemon)', () => {
     assert.ok(client.logs.some((l) => l.stream === 'stdout' && l.message === 'running make-output' && l.datum === 'd2' && l.job === 'j1'));
   });
 
+  it('takes the next datum from the answer to its report, and claims again only when that is empty', async () => {
+    class Combined extends ScriptedClient {
+      nextAfterReport: Array<DatumTask | null> = [];
+      async reportDatumAndClaim(p: string, r: DatumResult): Promise<DatumTask | null> {
+        await this.reportDatum(p, r);
+        return this.nextAfterReport.shift() ?? null;
+      }
+    }
+    const client = new Combined();
+    client.claims = [datumTask('j1', 'd1'), datumTask('j1', 'd4')];
+    client.nextAfterReport = [datumTask('j1', 'd2'), datumTask('j1', 'd3'), null];
+    const ac = new AbortController();
+    const done = runTransformWorker({ pipeline: 'p', workerId: 'w0', client, driver: new FakeDriver(), signal: ac.signal, retry: FAST, scratchRoot: scratch, claimWaitMs: 5 });
+    await until('four results', () => client.results.length === 4);
+    ac.abort();
+    await done;
+    assert.deepEqual(client.results.map((r) => r.datum), ['d1', 'd2', 'd3', 'd4']);
+    // d2 and d3 came with the reports of d1 and d2; d4 needed a claim of its own (and a fifth one blocks until the abort).
+    assert.equal(client.claimCalls, 3);
+  });
+
   it('says once per job that the local executor runs the command on the host', async () => {
     const client = new ScriptedClient();
     client.claims = [datumTask('j1', 'd1', { user: 'nobody' }), datumTask('j1', 'd2'), datumTask('j2', 'd3')];
@@ -235,6 +256,27 @@ describe('transform worker (real daemon)', () => {
     await client.close();
     await daemon.close();
     await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('hands a datum back when its worker claims again without knowing it holds it, and claims the next with a report', async () => {
+    await client.createRepo('lost');
+    const files = await client.createUpload();
+    for (const f of ['/a', '/b', '/c']) await files.putFile(f, Buffer.from(f));
+    await files.commit('lost', 'master');
+    await client.createPipeline(JSON.stringify({ pipeline: { name: 'lost-claims' }, input: { pfs: { repo: 'lost', glob: '/*' } }, transform: { cmd: ['true'] } }));
+    let first: DatumTask | null = null;
+    await until('the job to start', async () => (first = await client.claimDatum('lost-claims', { worker: 'w', waitMs: 1_000 })) !== null);
+    // The answer "never arrived": the same worker claims again and gets the same datum, its
+    // first attempt not counted.
+    const again = await client.claimDatum('lost-claims', { worker: 'w', waitMs: 1_000 });
+    assert.equal(again?.datum, first!.datum);
+    assert.equal(again?.attempt, 1);
+    const upload = await client.createUpload();
+    const next = await client.reportDatumAndClaim('lost-claims', { worker: 'w', job: again!.job, datum: again!.datum, success: true, uploadId: upload.id });
+    assert.ok(next !== null && next.datum !== again!.datum, 'the report answered with the next datum');
+    assert.equal(next.attempt, 1);
+    const datums = await client.listDatums('lost-claims', next.job);
+    assert.deepEqual(datums.map((d) => d.state).sort(), ['pending', 'running', 'success']);
   });
 
   it('processes each commit of the input through the spout101 processor', async (ctx) => {

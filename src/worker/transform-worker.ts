@@ -9,6 +9,8 @@
  *   is ready, which is what keeps trigger latency low, so there is no sleep between claims. An
  *   empty answer that comes back early (a daemon that will not hold the request) is backed off,
  *   so a misbehaving daemon cannot make the worker spin.
+ *   With a client that has `reportDatumAndClaim` (the SDK's does), the report also brings the
+ *   next datum when one is pending, and the worker goes from idle straight to running it.
  * - running: `runDatum`, then its logs are flushed and the result reported. Transient daemon
  *   failures (connection refused, 503) are retried by `DAEMON_RETRY` (unbounded, 100 ms doubling
  *   to 5 s, jittered): a claim, a datum whose download/upload was cut, a report. Any other
@@ -22,11 +24,14 @@
  * exits non-zero and the executor reports the pipeline as crashing.
  */
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DatumTask } from '../api/pps-types.js';
 import { isSluiceError } from '../errors/index.js';
 import { defaultScratchRoot, runDatum } from './datum-runner.js';
 import { detectDriver } from './detect-driver.js';
 import { LogShipper } from './log-shipper.js';
+import { inClusterVariables, PACHCTL_CONFIG_PATH, writePachctlConfig } from './pachyderm-env.js';
+import type { PachydermClientEnv } from './user-code-env.js';
 import { backoffDelay, DAEMON_RETRY, retry, sleep, type RetryPolicy } from './retry-policy.js';
 import type { UserCodeDriver } from './user-code-driver.js';
 import type { WorkerClient, WorkerDatumResult } from './worker-client.js';
@@ -53,6 +58,13 @@ export interface TransformWorkerOptions {
   scratchRoot?: string;
   /** The worker's environment, from which user code's `PATH`, `HOME`, … come (default `process.env`). */
   workerEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The daemon's address as the worker reaches it: when set, user code gets `/pachctl/config.json`
+   * and the variables Pachyderm's clients read to find the daemon (pachyderm-env.ts).
+   */
+  daemonAddress?: string;
+  /** The pipeline's token, written into that config. */
+  token?: string;
   onStateChange?: (state: TransformWorkerState) => void;
   /** Problems worth telling the operator (the CLI prints them on stderr). */
   onWarning?: (message: string) => void;
@@ -107,48 +119,60 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
     const driver = opts.driver ?? (await detectDriver());
     // Scratch folders of a previous incarnation of this worker (killed mid-datum) are stale.
     await rm(scratchRoot, { recursive: true, force: true });
+    const clients = opts.daemonAddress === undefined ? undefined : await clientEnv(scratchRoot, opts.daemonAddress, opts.token);
     let announcedJob: string | null = null;
     let earlyEmpty = 0;
+    // The datum the daemon handed over with the last report (report and claim in one round
+    // trip); null: claim as usual.
+    let next: DatumTask | null = null;
 
     while (!signal.aborted) {
-      setState({ kind: 'claiming' });
-      const asked = Date.now();
-      let task: DatumTask | null;
-      try {
-        task = await retry(policy, signal, () => client.claimDatum(pipeline, { worker: workerId, waitMs }, signal), { onRetry });
-      } catch (err) {
-        if (signal.aborted) break;
-        if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
-          warn(`pipeline ${pipeline} no longer exists; the worker stops`);
-          return;
-        }
-        throw err;
-      }
-      reachable();
+      let task: DatumTask | null = next;
+      next = null;
       if (task === null) {
-        earlyEmpty = Date.now() - asked < Math.min(EARLY_EMPTY_CLAIM_MS, waitMs) ? earlyEmpty + 1 : 0;
-        if (earlyEmpty > 0) {
-          try {
-            await sleep(backoffDelay(policy, earlyEmpty), signal);
-          } catch {
-            break;
+        setState({ kind: 'claiming' });
+        const asked = Date.now();
+        try {
+          task = await retry(policy, signal, () => client.claimDatum(pipeline, { worker: workerId, waitMs }, signal), { onRetry });
+        } catch (err) {
+          if (signal.aborted) break;
+          if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
+            warn(`pipeline ${pipeline} no longer exists; the worker stops`);
+            return;
           }
+          throw err;
         }
-        continue;
+        reachable();
+        if (task === null) {
+          earlyEmpty = Date.now() - asked < Math.min(EARLY_EMPTY_CLAIM_MS, waitMs) ? earlyEmpty + 1 : 0;
+          if (earlyEmpty > 0) {
+            try {
+              await sleep(backoffDelay(policy, earlyEmpty), signal);
+            } catch {
+              break;
+            }
+          }
+          continue;
+        }
+        earlyEmpty = 0;
       }
-      earlyEmpty = 0;
 
       setState({ kind: 'running', job: task.job, datum: task.datum, attempt: task.attempt });
       if (task.job !== announcedJob) {
         logs.push({ job: task.job, datum: task.datum, stream: 'system', message: executorNotice(task, driver.name) });
         announcedJob = task.job;
       }
-      const result = await processDatum(task, { ...opts, driver, scratchRoot, logs, policy, onRetry });
+      const result = await processDatum(task, { ...opts, driver, scratchRoot, logs, policy, onRetry, ...(clients !== undefined ? { clients } : {}) });
       if (result === null) break; // aborted mid-datum
       // The datum's lines first, so `logs --job` is complete when the job is seen to finish.
       await logs.flush(2_000);
       try {
-        await retry(policy, signal, () => client.reportDatum(pipeline, result), { onRetry });
+        // With the combined call the daemon may hand over the next datum, claimed for this
+        // worker: from here on it is held exactly like a datum whose claim answer arrived, so a
+        // worker stopped or killed now leaves it to the daemon's sweep of gone workers, as before.
+        const report = client.reportDatumAndClaim?.bind(client);
+        if (report !== undefined) next = await retry(policy, signal, () => report(pipeline, result), { onRetry });
+        else await retry(policy, signal, () => client.reportDatum(pipeline, result), { onRetry });
       } catch (err) {
         if (signal.aborted) break;
         // The daemon refused the report (the job was stopped, the datum reassigned): nothing to
@@ -165,7 +189,17 @@ export async function runTransformWorker(opts: TransformWorkerOptions): Promise<
   }
 }
 
+/** Host folder (under the scratch root; datum folders are named by hashes, never like this). */
+const CLIENT_ENV_DIR = '.pachyderm-env';
+
+async function clientEnv(scratchRoot: string, daemonAddress: string, token: string | undefined): Promise<PachydermClientEnv> {
+  const creds = { daemonAddress, ...(token !== undefined ? { token } : {}) };
+  const { bind } = await writePachctlConfig(join(scratchRoot, CLIENT_ENV_DIR), 'pipeline', creds);
+  return { binds: [bind], vars: { ...inClusterVariables(creds), PACH_CONFIG: PACHCTL_CONFIG_PATH } };
+}
+
 interface ProcessDeps extends TransformWorkerOptions {
+  clients?: PachydermClientEnv;
   driver: UserCodeDriver;
   scratchRoot: string;
   logs: LogShipper;
@@ -175,22 +209,28 @@ interface ProcessDeps extends TransformWorkerOptions {
 
 /** One datum, retried while the daemon is unreachable; null when the signal aborted. */
 async function processDatum(task: DatumTask, d: ProcessDeps): Promise<WorkerDatumResult | null> {
+  const started = Date.now();
+  const timed = (r: WorkerDatumResult): WorkerDatumResult => ({ ...r, durationMs: Date.now() - started });
   try {
-    return await retry(
+    return timed(await retry(
       d.policy,
       d.signal,
       () =>
         runDatum(
           task,
-          { client: d.client, driver: d.driver, worker: d.workerId, logs: d.logs, scratchRoot: d.scratchRoot, ...(d.workerEnv !== undefined ? { workerEnv: d.workerEnv } : {}) },
+          {
+            client: d.client, driver: d.driver, worker: d.workerId, logs: d.logs, scratchRoot: d.scratchRoot,
+            ...(d.workerEnv !== undefined ? { workerEnv: d.workerEnv } : {}),
+            ...(d.clients !== undefined ? { clients: d.clients } : {}),
+          },
           d.signal,
         ),
       { onRetry: d.onRetry },
-    );
+    ));
   } catch (err) {
     if (d.signal.aborted) return null;
     // Not the user's code and not the network: the worker itself (a full disk, the sandbox
     // tool gone). Reported, so the job fails with a reason instead of waiting for ever.
-    return { worker: d.workerId, job: task.job, datum: task.datum, success: false, reason: `datum ${task.datum} failed: worker error: ${errorMessage(err)}` };
+    return timed({ worker: d.workerId, job: task.job, datum: task.datum, success: false, reason: `datum ${task.datum} failed: worker error: ${errorMessage(err)}` });
   }
 }

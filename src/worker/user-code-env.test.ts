@@ -38,4 +38,12 @@ describe('user code environment', () => {
     assert.equal(env.SECRET, undefined);
     assert.equal(env.PACH_JOB_ID, 'a'.repeat(32));
   });
+
+  it('adds what Pachyderm’s clients read when the worker provides it, over transform.env', () => {
+    const spoofed = { ...task, transform: { ...task.transform, env: { PACH_CONFIG: '/elsewhere' } } };
+    const env = userCodeEnv(spoofed, {}, { binds: [], vars: { PACH_CONFIG: '/pachctl/config.json', PACHD_PEER_SERVICE_HOST: '127.0.0.1' } });
+    assert.equal(env.PACH_CONFIG, '/pachctl/config.json');
+    assert.equal(env.PACHD_PEER_SERVICE_HOST, '127.0.0.1');
+    assert.equal(userCodeEnv(task, {}).PACH_CONFIG, undefined, 'nothing when the worker provides nothing');
+  });
 });

@@ -23,6 +23,11 @@ export interface UploadFactory {
 export interface WorkerClient extends InputSource, LogSink, UploadFactory {
   claimDatum(pipeline: string, req: ClaimRequest, signal?: AbortSignal): Promise<DatumTask | null>;
   reportDatum(pipeline: string, result: DatumResult): Promise<void>;
+  /**
+   * Optional: the report and the next claim in one round trip (null when no datum was pending
+   * at that moment). The worker uses it when present and claims as usual after a null.
+   */
+  reportDatumAndClaim?(pipeline: string, result: DatumResult): Promise<DatumTask | null>;
 }
 
 /**

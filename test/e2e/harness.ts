@@ -23,9 +23,14 @@ export async function tempDir(prefix = 'sluice-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-export async function startTestDaemon(dataDir?: string, opts: { metadata?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(dataDir?: string, opts: { metadata?: string; objects?: string; gcGraceMs?: number } = {}): Promise<TestDaemon> {
   const dir = dataDir ?? (await tempDir());
-  const daemon = await startDaemon({ dataDir: dir, host: '127.0.0.1', port: 0, ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}) });
+  const daemon = await startDaemon({
+    dataDir: dir, host: '127.0.0.1', port: 0,
+    ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+    ...(opts.objects !== undefined ? { objects: opts.objects } : {}),
+    ...(opts.gcGraceMs !== undefined ? { gcGraceMs: opts.gcGraceMs } : {}),
+  });
   const client = new Client({ address: daemon.address });
   return {
     daemon,
@@ -48,8 +53,11 @@ export interface ChildDaemon {
 }
 
 /** Starts `sluice daemon` as a child process on a free port; resolves once it is listening. */
-export async function startChildDaemon(dataDir: string, timeoutMs = 20_000): Promise<ChildDaemon> {
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startChildDaemon(dataDir: string, timeoutMs = 20_000, extra: { args?: string[]; env?: Record<string, string> } = {}): Promise<ChildDaemon> {
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--data-dir', dataDir, '--port', '0', ...(extra.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(extra.env !== undefined ? { env: { ...process.env, ...extra.env } } : {}),
+  });
   let err = '';
   proc.stdout?.resume();
   const address = await new Promise<string>((resolveAddr, reject) => {

@@ -21,7 +21,7 @@ address = ctx["pachd_address"].split("://", 1)[-1]
 BASE = f"http://{address}/api/v1"
 TOKEN = ctx.get("session_token")
 REPO = os.environ["PPS_PIPELINE_NAME"]
-BRANCH = ctx.get("output_branch") or "master"
+BRANCH = os.environ.get("SLUICE_SPOUT_OUTPUT_BRANCH") or "master"
 MIN_WAIT = float(os.environ.get("SPOUT_MIN_INTERVAL", "10"))
 MAX_WAIT = float(os.environ.get("SPOUT_MAX_INTERVAL", "30"))
 

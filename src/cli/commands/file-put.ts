@@ -1,7 +1,12 @@
 /**
  * `put file <repo>@<ref>[:<path>]` with `-f` (repeatable; a local file, a directory with `-r`,
  * or `-` for stdin; default `-`), `-r`, `-i <file|->` (a list of sources, one per line),
- * `-a` (append), `--untar`, `-p N` (parallel upload streams, default 10), `--full-path`.
+ * `-a` (append), `--untar`, `-p N` (parallel upload streams, default 10), `--full-path`,
+ * `--no-progress`.
+ *
+ * Progress: when stderr is a terminal and the upload is large (1 MiB or more, 10 files or more,
+ * or of unknown size: stdin, an archive), a bar on stderr shows bytes and files sent, the rate
+ * and the time left (see progress.ts); nothing is drawn when stderr is not a terminal.
  *
  * One command is one atomic change: everything goes into one upload session, committed at the
  * end with `upload.commit(repo, ref)` (a new finished commit on a branch whose head is finished,
@@ -11,8 +16,9 @@
  *
  * An empty directory with `-r` still makes a (change-less) commit, as pachctl does.
  *
- * A missing `@ref` means the active context's `output_branch` (set for spouts) or `master`.
- * Inside a spout (the active context names `pipeline_name`) the target may be left out entirely,
+ * A missing `@ref` means the spout's output branch (inside a spout, writing its own repo) or
+ * `master`. Inside a spout (its worker sets `PPS_PIPELINE_NAME` and `SLUICE_SPOUT_OUTPUT_BRANCH`;
+ * see `spoutDefaults`) the target may be left out entirely,
  * as seed 004's `pachctl put file -r -f /tmp/files` does: the spout's own repo and output branch.
  *
  * `--marker FILE` (spouts 2.0's marker, brought back): FILE's content is written to
@@ -23,14 +29,15 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { InterruptedError, type CliContext } from '../context.js';
-import { SluiceError, type Upload } from '../../client/index.js';
+import { SluiceError, spoutDefaults, type Upload } from '../../client/index.js';
 import { collect, DEFAULT_BRANCH, parseFileArg, positiveIntOption } from '../args.js';
 import { subcommand } from '../command-tree.js';
 import { planPut, splitBySize, type PutItem } from '../put-plan.js';
-import { maybeGunzip, packFiles } from '../tar-io.js';
+import { maybeGunzip, packFiles, type PackProgress } from '../tar-io.js';
+import { isTerminal, TransferProgress, type TransferTotals } from '../progress.js';
 
 interface Options {
   file?: string[];
@@ -41,6 +48,38 @@ interface Options {
   parallelism: number;
   fullPath?: boolean;
   marker?: string;
+  /** `--no-progress` sets it false. */
+  progress: boolean;
+}
+
+/** Uploads at least this large (or with this many files) get a progress bar on a terminal. */
+const PROGRESS_MIN_BYTES = 1024 * 1024;
+const PROGRESS_MIN_FILES = 10;
+
+/** What the bar can know up front: every size when all sources are local files. */
+function transferTotals(items: readonly PutItem[]): TransferTotals {
+  if (items.every((i) => i.kind === 'file')) {
+    return { bytes: items.reduce((n, i) => n + (i.kind === 'file' ? i.size : 0), 0), files: items.length };
+  }
+  return items.some((i) => i.kind === 'tar') ? {} : { files: items.length };
+}
+
+function wantsProgress(totals: TransferTotals): boolean {
+  return totals.bytes === undefined || totals.bytes >= PROGRESS_MIN_BYTES || (totals.files ?? 0) >= PROGRESS_MIN_FILES;
+}
+
+/** Passes a stream through, telling `progress` how many bytes went by. */
+function counted(src: Readable, progress: PackProgress | undefined): Readable {
+  if (progress === undefined) return src;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      progress.bytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+  // pipeline() carries an error of the source to the counter, so the upload sees it.
+  pipeline(src, counter, () => undefined);
+  return counter;
 }
 
 async function readSourceList(ctx: CliContext, inputFile: string): Promise<string[]> {
@@ -59,14 +98,13 @@ async function readSourceList(ctx: CliContext, inputFile: string): Promise<strin
   return text.split(/\r?\n/).filter((l) => l !== '');
 }
 
-/** The target when none is given: only inside a spout, whose context names its repo. */
+/** The target when none is given: only inside a spout, whose worker names its repo. */
 function defaultTarget(ctx: CliContext): string {
-  const c = ctx.config().context;
-  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
-  if (pipeline === undefined) {
-    throw new SluiceError('INVALID_ARGUMENT', 'put file needs a target: name one as <repo>@<branch>[:<path>] (it may be left out only inside a spout, whose context names its repo)');
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
+  if (spout === undefined) {
+    throw new SluiceError('INVALID_ARGUMENT', 'put file needs a target: name one as <repo>@<branch>[:<path>] (it may be left out only inside a spout, whose environment names its repo)');
   }
-  return pipeline;
+  return spout.pipeline;
 }
 
 /**
@@ -74,18 +112,16 @@ function defaultTarget(ctx: CliContext): string {
  * 5; spouts 1.0 commits get it from the worker), which the worker passes as PPS_SPEC_COMMIT.
  */
 function spoutProvenance(ctx: CliContext, repo: string): Array<{ repo: string; id: string }> {
-  const c = ctx.config().context;
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
   const spec = ctx.env.PPS_SPEC_COMMIT;
-  if (c?.pipeline_name !== repo || spec === undefined || spec === '') return [];
+  if (spout?.pipeline !== repo || spec === undefined || spec === '') return [];
   return [{ repo: `${repo}.spec`, id: spec }];
 }
 
-/** The default branch for writes: a spout's context names its output branch. */
+/** The default branch for writes: a spout writes its own repo's output branch. */
 function defaultWriteRef(ctx: CliContext, repo: string): string {
-  const c = ctx.config().context;
-  const branch = typeof c?.output_branch === 'string' && c.output_branch !== '' ? c.output_branch : undefined;
-  const pipeline = typeof c?.pipeline_name === 'string' && c.pipeline_name !== '' ? c.pipeline_name : undefined;
-  return branch !== undefined && (pipeline === undefined || pipeline === repo) ? branch : DEFAULT_BRANCH;
+  const spout = spoutDefaults(ctx.env, ctx.config().context);
+  return spout !== undefined && spout.pipeline === repo ? spout.outputBranch : DEFAULT_BRANCH;
 }
 
 function guardRead(path: string, signal: AbortSignal): Readable {
@@ -93,10 +129,10 @@ function guardRead(path: string, signal: AbortSignal): Readable {
 }
 
 /** Uploads every planned item into `upload`; rejects (after stopping the others) on the first failure. */
-async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutItem[], opts: Options, signal: AbortSignal): Promise<void> {
+async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutItem[], opts: Options, signal: AbortSignal, progress?: PackProgress): Promise<void> {
   const append = opts.append === true ? { append: true } : {};
   const guard = <T extends Readable>(s: T): T => addAbortSignal(signal, s);
-  const stdinBody = (): Readable => guard(ctx.io.stdin);
+  const stdinBody = (): Readable => counted(guard(ctx.io.stdin), progress);
   const files = items.filter((i): i is Extract<PutItem, { kind: 'file' }> => i.kind === 'file');
   const targets = new Set<string>();
   let repeated = false;
@@ -110,21 +146,25 @@ async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutI
 
   const [only] = files;
   if (only !== undefined && items.length === 1) {
-    await upload.putFile(only.target, guard(createReadStream(only.source)), append);
+    await upload.putFile(only.target, counted(guard(createReadStream(only.source)), progress), append);
+    progress?.file();
     return;
   }
   const run = async (item: PutItem): Promise<void> => {
-    if (item.kind === 'stdin') await upload.putFile(item.target, stdinBody(), append);
-    else if (item.kind === 'tar') {
-      const src = item.source === '-' ? stdinBody() : guard(createReadStream(item.source));
-      await upload.putTar(item.dir, guard(maybeGunzip(src)), append);
+    if (item.kind === 'stdin') {
+      await upload.putFile(item.target, stdinBody(), append);
+      progress?.file();
+    } else if (item.kind === 'tar') {
+      const src = item.source === '-' ? stdinBody() : counted(guard(createReadStream(item.source)), progress);
+      const res = await upload.putTar(item.dir, guard(maybeGunzip(src)), append);
+      for (let i = 0; i < res.files; i++) progress?.file();
     }
   };
   if (sequential) {
     // Consecutive local files share one tar stream; other items go one by one, in order.
     let batch: Array<Extract<PutItem, { kind: 'file' }>> = [];
     const flush = async (): Promise<void> => {
-      if (batch.length > 0) await upload.putTar('/', packFiles(batch, signal), append);
+      if (batch.length > 0) await upload.putTar('/', packFiles(batch, signal, progress), append);
       batch = [];
     };
     for (const item of items) {
@@ -137,7 +177,7 @@ async function uploadItems(ctx: CliContext, upload: Upload, items: readonly PutI
     await flush();
     return;
   }
-  const jobs: Array<() => Promise<unknown>> = splitBySize(files, opts.parallelism).map((group) => () => upload.putTar('/', packFiles(group, signal), append));
+  const jobs: Array<() => Promise<unknown>> = splitBySize(files, opts.parallelism).map((group) => () => upload.putTar('/', packFiles(group, signal, progress), append));
   for (const item of items) if (item.kind !== 'file') jobs.push(() => run(item));
   await Promise.all(jobs.map((j) => j()));
 }
@@ -153,6 +193,7 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
     .option('-p, --parallelism <n>', 'number of parallel upload streams', positiveIntOption, 10)
     .option('--full-path', 'use the whole path given to -f as the target name, not just its base name')
     .option('--marker <file>', 'also write this local file to the marker branch, in the same transaction')
+    .option('--no-progress', 'draw no progress bar (none is drawn anyway when stderr is not a terminal)')
     .action(async (arg: string | undefined, opts: Options) => {
       const target = parseFileArg(arg ?? defaultTarget(ctx), { defaultRef: '' });
       const ref = target.ref === '' ? defaultWriteRef(ctx, target.repo) : target.ref;
@@ -172,12 +213,17 @@ export function registerFilePut(program: Command, ctx: CliContext): void {
       const provenance = spoutProvenance(ctx, target.repo);
       const upload = await client.createUpload();
       let markerUpload: Upload | undefined;
+      const totals = transferTotals(items);
+      const bar = opts.progress && isTerminal(ctx.io.stderr) && wantsProgress(totals) ? new TransferProgress(ctx.io.stderr, totals, { label: 'put file' }).start() : undefined;
+      const progress: PackProgress | undefined = bar === undefined ? undefined : { bytes: (n) => bar.addBytes(n), file: () => bar.fileDone() };
       try {
         try {
-          await uploadItems(ctx, upload, items, opts, stop.signal);
+          await uploadItems(ctx, upload, items, opts, stop.signal, progress);
         } catch (err) {
           stop.abort(err);
           throw err;
+        } finally {
+          bar?.finish();
         }
         if (opts.marker !== undefined) {
           markerUpload = await client.createUpload();

@@ -32,6 +32,7 @@ import { registerFileDelete } from './file-delete.js';
 import { registerFileCopy } from './file-copy.js';
 import { registerFileInspect } from './file-inspect.js';
 import { registerFsck } from './fsck.js';
+import { registerGc } from './gc.js';
 import { registerPipelineCreate } from './pipeline-create.js';
 import { registerPipelineUpdate } from './pipeline-update.js';
 import { registerPipelineList } from './pipeline-list.js';
@@ -91,6 +92,7 @@ const ALL = [
   registerFileCopy,
   registerFileInspect,
   registerFsck,
+  registerGc,
   registerPipelineCreate,
   registerPipelineUpdate,
   registerPipelineList,

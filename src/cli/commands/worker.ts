@@ -1,6 +1,7 @@
 /**
  * `worker --pipeline P --worker-id W`: runs one worker of a pipeline in this process: the
- * transform loop for a transform pipeline, the spout loop for a spout. The daemon's local
+ * transform loop for a transform pipeline, the spout loop for a spout (the connector loop for a
+ * spout with `spout.connector`). The daemon's local
  * executor starts it (with PACHD_ADDRESS and the pipeline's token in the environment); a
  * Kubernetes executor would run the same command in a pod. Like `daemon`, this is the same
  * binary in another role, so it imports the worker package (lazily).
@@ -64,8 +65,12 @@ export function registerWorker(program: Command, ctx: CliContext): void {
           driver: await worker.detectDriver({ sandbox: { hide } }),
           ...(env.SLUICE_WORKER_DIR !== undefined && env.SLUICE_WORKER_DIR !== '' ? { scratchRoot: join(env.SLUICE_WORKER_DIR, worker.safeSegment(workerId)) } : {}),
         };
-        if (info.type === 'spout') {
-          const token = ctx.config().token;
+        const token = ctx.config().token;
+        const spout = info.spec.spout as { connector?: unknown } | undefined;
+        if (info.type === 'spout' && spout?.connector !== undefined) {
+          // A connector spout: no user code, this process reads the source itself.
+          await worker.runConnectorWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn });
+        } else if (info.type === 'spout') {
           await worker.runSpoutWorker({
             pipeline, workerId, client, signal: stop.signal, onWarning: warn,
             daemonAddress: client.baseUrl,
@@ -73,7 +78,12 @@ export function registerWorker(program: Command, ctx: CliContext): void {
             ...placement,
           });
         } else if (info.type === 'transform') {
-          await worker.runTransformWorker({ pipeline, workerId, client, signal: stop.signal, onWarning: warn, ...placement });
+          await worker.runTransformWorker({
+            pipeline, workerId, client, signal: stop.signal, onWarning: warn,
+            daemonAddress: client.baseUrl,
+            ...(token !== undefined ? { token } : {}),
+            ...placement,
+          });
         } else {
           throw new SluiceError('NOT_IMPLEMENTED', `pipeline ${pipeline} is a ${info.type}; this worker runs transform and spout pipelines`);
         }

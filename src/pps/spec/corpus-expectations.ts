@@ -5,7 +5,10 @@
  * table, and fails when a file is missing from it or an entry names no file.
  *
  * - `ok`: the file parses and every spec in it validates; the pipeline names are listed in
- *   file order (so multi-document files are pinned too), and no warning is produced.
+ *   file order (so multi-document files are pinned too), and no warning is produced. Validation
+ *   compiles every input glob (src/lib/pach-glob.ts), so the join and group examples' capture
+ *   globs (`/STOREID(*).txt`, `/*-PATID(*)-*.txt`) are checked too; those specs also run
+ *   (test/e2e/joins-groups.test.ts runs them with Pachyderm's example data).
  * - `refused`: the file is refused with this error code, a message containing `message`, at
  *   this line and column; `why` says why Pachyderm itself refuses it too (or why it is not a
  *   pipeline spec at all).

@@ -28,6 +28,7 @@ import { type SourceEntry, type SourceNode, type SourcePos, describeNode, malfor
 import type {
   BuildSpec,
   ChunkSpec,
+  ConnectorCommon,
   CronInput,
   DatumSetSpec,
   Determined,
@@ -48,6 +49,7 @@ import type {
   Service,
   SpecPosition,
   Spout,
+  SpoutConnector,
   Transform,
   Trigger,
 } from './types.js';
@@ -185,6 +187,31 @@ function decodeSpout(f: Fields): Spout {
   const out: Spout = { overwrite: f.bool('overwrite'), marker: f.str('marker') };
   const service = f.msg('service', decodeService);
   if (service !== undefined) out.service = service;
+  const connector = f.msg('connector', decodeConnector);
+  if (connector !== undefined) out.connector = connector;
+  const batch = f.msg('batch', (b) => ({ maxMessages: b.int('max_messages', { unsigned: true }), maxDelay: b.duration('max_delay') }));
+  if (batch !== undefined) out.batch = batch;
+  return out;
+}
+
+function decodeConnectorCommon(f: Fields): ConnectorCommon {
+  return { url: f.str('url'), passwordEnv: f.str('password_env') };
+}
+
+function decodeConnector(f: Fields): SpoutConnector {
+  const out: SpoutConnector = { format: f.str('format') };
+  const redis = f.msg('redis_streams', (c) => ({ ...decodeConnectorCommon(c), stream: c.str('stream'), bodyKey: c.str('body_key'), start: c.str('start') }));
+  if (redis !== undefined) out.redisStreams = redis;
+  const nats = f.msg('nats_jetstream', (c) => ({ ...decodeConnectorCommon(c), stream: c.str('stream'), subject: c.str('subject'), start: c.str('start') }));
+  if (nats !== undefined) out.natsJetstream = nats;
+  const amqp = f.msg('amqp', (c) => ({
+    ...decodeConnectorCommon(c), queue: c.str('queue'), queueType: c.str('queue_type'), start: c.str('start'), dedupeWindow: c.int('dedupe_window', { unsigned: true }),
+  }));
+  if (amqp !== undefined) out.amqp = amqp;
+  const mqtt = f.msg('mqtt', (c) => ({ ...decodeConnectorCommon(c), topic: c.str('topic'), clientId: c.str('client_id') }));
+  if (mqtt !== undefined) out.mqtt = mqtt;
+  const pg = f.msg('postgres_cdc', (c) => ({ ...decodeConnectorCommon(c), slot: c.str('slot'), publication: c.str('publication'), tables: c.strList('tables') }));
+  if (pg !== undefined) out.postgresCdc = pg;
   return out;
 }
 

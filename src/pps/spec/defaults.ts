@@ -10,6 +10,7 @@
  *   → `opts.now` when given (Pachyderm uses the creation time);
  * - `output_branch` → `master`; `datum_tries` → 3; `reprocess_spec` → `until_success`;
  * - `service.type` and `spout.service.type` → `NodePort`;
+ * - a connector spout's `spout.batch` → 1,000 messages / `200ms`, `spout.connector.format` → `files`;
  * - `parallelism_spec` → `{constant: 1}` when absent or when neither constant nor (1.x)
  *   coefficient is set (a spout runs in one worker whatever this says).
  *
@@ -24,6 +25,9 @@ export const DEFAULT_DATUM_TRIES = 3;
 export const DEFAULT_SERVICE_TYPE = 'NodePort';
 export const DEFAULT_REPROCESS_SPEC = 'until_success';
 export const DEFAULT_PARALLELISM = 1;
+/** A connector spout's batch: a commit per 1,000 messages or 200 ms after the first one. */
+export const DEFAULT_BATCH_MESSAGES = 1000;
+export const DEFAULT_BATCH_DELAY = '200ms';
 
 export interface DefaultsOptions {
   /** When given, cron inputs without `start` start at this time. */
@@ -40,6 +44,11 @@ export function applyDefaults<T extends PipelineSpec>(spec: T, opts: DefaultsOpt
   if (out.reprocessSpec === '') out.reprocessSpec = DEFAULT_REPROCESS_SPEC;
   if (out.service !== undefined && out.service.type === '') out.service.type = DEFAULT_SERVICE_TYPE;
   if (out.spout?.service !== undefined && out.spout.service.type === '') out.spout.service.type = DEFAULT_SERVICE_TYPE;
+  if (out.spout?.connector !== undefined) {
+    const b = out.spout.batch;
+    out.spout.batch = { maxMessages: b?.maxMessages || DEFAULT_BATCH_MESSAGES, maxDelay: b?.maxDelay || DEFAULT_BATCH_DELAY };
+    if (out.spout.connector.format === '') out.spout.connector.format = 'files';
+  }
   if (out.parallelismSpec === undefined) out.parallelismSpec = { constant: DEFAULT_PARALLELISM, coefficient: 0 };
   else if (out.parallelismSpec.constant === 0 && out.parallelismSpec.coefficient === 0) out.parallelismSpec.constant = DEFAULT_PARALLELISM;
   return out;

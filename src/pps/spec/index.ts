@@ -10,13 +10,15 @@
  *   }
  */
 export type * from './types.js';
-export { REPROCESS_SPECS } from './types.js';
+export { REPROCESS_SPECS, CONNECTOR_KINDS } from './types.js';
 export { parseSpecs, parseSpecValue, type ParseOptions } from './parse.js';
 export {
   applyDefaults,
   cleanGlob,
   inputChildren,
   visitInputs,
+  DEFAULT_BATCH_DELAY,
+  DEFAULT_BATCH_MESSAGES,
   DEFAULT_DATUM_TRIES,
   DEFAULT_INPUT_BRANCH,
   DEFAULT_OUTPUT_BRANCH,

@@ -138,6 +138,79 @@ export interface Spout {
   /** 1.x: the marker file/directory name (`/pfs/out/<marker>`, previous one at `/pfs/<marker>`). */
   marker: string;
   service?: Service;
+  /** Sluice: a built-in source the worker itself reads (no transform); see docs/connectors.md. */
+  connector?: SpoutConnector;
+  /** Sluice: how a connector's messages are grouped into commits. */
+  batch?: SpoutBatch;
+}
+
+/** The built-in sources a connector spout can read; exactly one is set. */
+export const CONNECTOR_KINDS = ['redisStreams', 'natsJetstream', 'amqp', 'mqtt', 'postgresCdc'] as const;
+export type ConnectorKind = (typeof CONNECTOR_KINDS)[number];
+
+/** `spout.connector`: exactly one source, and the layout of its files. */
+export interface SpoutConnector {
+  redisStreams?: RedisStreamsConnector;
+  natsJetstream?: NatsJetstreamConnector;
+  amqp?: AmqpConnector;
+  mqtt?: MqttConnector;
+  postgresCdc?: PostgresCdcConnector;
+  /** `''`/`files`: one file per message at `/<id>`; `jsonl`: one file per UTC day, a line per message. */
+  format: string;
+}
+
+/** Fields every source has. */
+export interface ConnectorCommon {
+  /** The broker's URL (`redis://host:6379`, `nats://host:4222`, `amqp://user@host`, `mqtt://host:1883`, `postgres://…`). */
+  url: string;
+  /** The name of an environment variable of the worker holding the password (set into the URL). */
+  passwordEnv: string;
+}
+
+export interface RedisStreamsConnector extends ConnectorCommon {
+  stream: string;
+  /** The entry field that is the message body (default `body`); the other fields are headers. */
+  bodyKey: string;
+  /** First run only: `earliest` (default), `latest`, or an entry id to start after. */
+  start: string;
+}
+
+export interface NatsJetstreamConnector extends ConnectorCommon {
+  stream: string;
+  /** Only messages on this subject (wildcards allowed); `''` for all of the stream. */
+  subject: string;
+  /** First run only: `earliest` (default), `latest`, or a stream sequence to start at. */
+  start: string;
+}
+
+export interface AmqpConnector extends ConnectorCommon {
+  queue: string;
+  /** `classic` (default), `quorum` or `stream` (`x-queue-type`); the queue must exist. */
+  queueType: string;
+  /** Stream queues, first run only: `earliest` (default), `latest`, or an offset to start at. */
+  start: string;
+  /** Classic/quorum: how many committed message ids the marker keeps to drop redeliveries. */
+  dedupeWindow: number;
+}
+
+export interface MqttConnector extends ConnectorCommon {
+  topic: string;
+  /** The persistent session's client id (default `sluice-<pipeline>`). */
+  clientId: string;
+}
+
+export interface PostgresCdcConnector extends ConnectorCommon {
+  slot: string;
+  publication: string;
+  /** Tables of the publication when it is created (`''`/empty: all tables). */
+  tables: string[];
+}
+
+/** `spout.batch`: a commit is made at `maxMessages` messages or `maxDelay` after the first one. */
+export interface SpoutBatch {
+  maxMessages: number;
+  /** Go/protobuf duration string. */
+  maxDelay: string;
 }
 
 export interface ParallelismSpec {
@@ -246,7 +319,11 @@ export interface PipelineSpec {
 }
 
 /** What `validateSpec` guarantees on top of `PipelineSpec`. */
-export type ValidPipelineSpec = PipelineSpec & { pipeline: PipelineRef; transform: Transform };
+export type ValidPipelineSpec = PipelineSpec & { pipeline: PipelineRef } & (
+  | { transform: Transform }
+  /** A connector spout runs no user code: it has no transform. */
+  | { transform?: undefined; spout: Spout & { connector: SpoutConnector } }
+);
 
 /** Where a parsed spec came from. `index` counts specs in the file from 0; `line` is 1-based. */
 export interface SpecSource {

@@ -112,7 +112,7 @@ describe('validateSpec: pipeline and transform', () => {
     const p = parsed(specText());
     const spec: PipelineSpec = applyDefaults(p.spec);
     validateSpec(spec);
-    assert.equal(spec.transform.image, 'ubuntu:20.04');
+    assert.equal(spec.transform?.image, 'ubuntu:20.04');
   });
 });
 
@@ -322,5 +322,21 @@ describe('parseCronSpec', () => {
     assert.ok('error' in parseCronSpec('0 0 * * 5#3'));
     assert.ok('error' in parseCronSpec('60 * * * *'));
     assert.deepEqual(parseCronSpec(''), { error: 'empty spec string' });
+  });
+});
+
+describe('validateSpec: join and group inputs', () => {
+  it('accepts joins and groups with capture-group globs, and an empty join_on or group_by', () => {
+    const join = { join: [{ pfs: { repo: 'a', glob: '/(*).txt', join_on: '$1', outer_join: true } }, { pfs: { repo: 'b', glob: '/*', lazy: true } }] };
+    const group = { group: [{ pfs: { repo: 'c', glob: '/*-(*)', group_by: '$1', empty_files: true } }] };
+    for (const input of [join, group, { cross: [join, group] }]) {
+      for (const p of parseSpecs(specText({ input }))) validateParsedSpec({ ...p, spec: applyDefaults(p.spec) });
+    }
+  });
+
+  it('refuses a glob that does not compile, pointing at it', () => {
+    const err = invalid(specText({ input: { join: [{ pfs: { repo: 'a', glob: '/(*.txt', join_on: '$1' } }, { pfs: { repo: 'b', glob: '/*' } }] } }));
+    assert.match(err.message, /^invalid glob pattern "\/\(\*\.txt": "\(" is not closed by "\)"$/);
+    assert.equal(err.details?.field, 'input.join[0].pfs.glob');
   });
 });

@@ -18,16 +18,34 @@
  *
  * Deliberate additions beyond Pachyderm (each says so in its message): git inputs (1.x
  * githooks) are refused as unsupported; input names that are not a single path element are
- * refused (they become directories under /pfs); negative `datum_tries` and timeouts are refused;
+ * refused (they become directories under /pfs); a glob that does not compile is refused;
+ * negative `datum_tries` and timeouts are refused;
  * `pfs.repo` missing is reported before the (derived) name is; a spout marker must also not
  * climb (`..`) or start with `out/`.
  */
 import { CronExpressionParser } from 'cron-parser';
 import { SluiceError } from '../../errors/index.js';
 import { MAX_NAME_LENGTH, isValidName } from '../../lib/names.js';
+import { compileGlob } from '../../lib/pach-glob.js';
 import { DEFAULT_SERVICE_TYPE } from './defaults.js';
 import { parseDuration } from './duration.js';
-import { type Input, type ParsedSpec, type PipelineSpec, REPROCESS_SPECS, type SpecPosition, type ValidPipelineSpec } from './types.js';
+import {
+  CONNECTOR_KINDS, type ConnectorKind, type Input, type ParsedSpec, type PipelineSpec, REPROCESS_SPECS, type SpecPosition, type Spout, type SpoutConnector,
+  type ValidPipelineSpec,
+} from './types.js';
+
+const CONNECTOR_URL_EXAMPLES: Record<ConnectorKind, string> = {
+  redisStreams: 'redis://127.0.0.1:6379',
+  natsJetstream: 'nats://127.0.0.1:4222',
+  amqp: 'amqp://guest@127.0.0.1:5672',
+  mqtt: 'mqtt://127.0.0.1:1883',
+  postgresCdc: 'postgres://user@127.0.0.1:5432/db',
+};
+
+/** `redisStreams` -> `redis_streams`, as the field is written in specs. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+}
 
 export interface ValidateOptions {
   file?: string;
@@ -113,7 +131,14 @@ class Validator {
     if (spec.s3Out && (spec.service !== undefined || spec.spout !== undefined)) {
       throw this.fail('s3 output is not supported in spouts or services', 's3_out');
     }
-    if (spec.transform === undefined) throw this.fail('pipeline must specify a transform', 'transform');
+    if (spec.spout?.connector !== undefined) {
+      // A connector spout runs no user code: the worker itself reads the source.
+      if (spec.transform !== undefined) {
+        throw this.fail('a spout with a connector runs no user code: remove "transform" (or remove "spout.connector" to run your own code)', 'transform');
+      }
+    } else if (spec.transform === undefined) {
+      throw this.fail('pipeline must specify a transform', 'transform');
+    }
     if (spec.reprocessSpec !== '' && !(REPROCESS_SPECS as readonly string[]).includes(spec.reprocessSpec)) {
       throw this.fail("invalid pipeline spec: ReprocessSpec must be one of 'until_success' or 'every_job'", 'reprocess_spec');
     }
@@ -123,7 +148,7 @@ class Validator {
     if (spec.spout !== undefined && spec.service !== undefined) {
       throw this.fail('only one of pipeline.service or pipeline.spout can be set', 'service');
     }
-    if (spec.spout !== undefined && spec.transform.build !== undefined) {
+    if (spec.spout !== undefined && spec.transform?.build !== undefined) {
       throw this.fail('build step-enabled pipelines do not work with spouts', 'transform.build');
     }
   }
@@ -153,6 +178,7 @@ class Validator {
       if (name === '') throw this.fail('input must specify a name', `${at}.name`);
       this.inputName(name, pfs.name === '' ? `${at}.repo` : `${at}.name`);
       if (!pfs.s3 && pfs.glob === '') throw this.fail('input must specify a glob', `${at}.glob`);
+      if (pfs.glob !== '') this.glob(pfs.glob, `${at}.glob`);
       if (pfs.s3 && pfs.glob !== '/') {
         throw this.fail(
           `inputs that set 's3' to 'true' must also set 'glob', to "/", as the S3 gateway is only able to expose data at the commit level`,
@@ -194,6 +220,15 @@ class Validator {
       throw this.fail('git inputs are not supported by Sluice (Pachyderm removed githook inputs in 2.0)', `${path}.git`);
     }
     if (set === 0) throw this.fail('no input set', path);
+  }
+
+  /** A glob Sluice cannot compile would fail every job: refuse it at create time (Sluice's addition). */
+  private glob(glob: string, field: string): void {
+    try {
+      compileGlob(glob);
+    } catch (err) {
+      throw this.fail(err instanceof Error ? err.message : String(err), field);
+    }
   }
 
   /** An input name becomes the directory /pfs/<name>: refuse `out` and anything not one element. */
@@ -290,6 +325,64 @@ class Validator {
     if (spout.service !== undefined) this.serviceType(spout.service.type, 'spout.service.type');
     if (spout.service === undefined && spec.input !== undefined) {
       throw this.fail('spout pipelines (without a service) must not have an input', 'input');
+    }
+    if (spout.batch !== undefined && spout.connector === undefined) {
+      throw this.fail('spout.batch applies to connector spouts only: add spout.connector or remove spout.batch', 'spout.batch');
+    }
+    if (spout.connector !== undefined) this.connector(spout.connector, spout);
+  }
+
+  /** `spout.connector`: exactly one source with its required fields, a known format. */
+  private connector(c: SpoutConnector, spout: Spout): void {
+    const set = CONNECTOR_KINDS.filter((k) => c[k] !== undefined);
+    const names = CONNECTOR_KINDS.map(snake).join(', ');
+    if (set.length === 0) throw this.fail(`spout.connector must name one source: one of ${names}`, 'spout.connector');
+    if (set.length > 1) throw this.fail(`spout.connector names ${set.length} sources (${set.map(snake).join(', ')}); a connector spout reads exactly one`, `spout.connector.${snake(set[1]!)}`);
+    if (spout.service !== undefined) throw this.fail('a connector spout cannot also be a service', 'spout.service');
+    if (spout.overwrite) throw this.fail('spout.overwrite does not apply to connector spouts (the layout is set by spout.connector.format)', 'spout.overwrite');
+    if (!['', 'files', 'jsonl'].includes(c.format)) throw this.fail(`spout.connector.format must be "files" (the default) or "jsonl", not ${goQuote(c.format)}`, 'spout.connector.format');
+    const kind = set[0]!;
+    const at = `spout.connector.${snake(kind)}`;
+    if (kind === 'postgresCdc') throw this.fail('spout.connector.postgres_cdc is not built in yet (see docs/connectors.md); the other sources are redis_streams, nats_jetstream, amqp and mqtt', at);
+    const need = (value: string, field: string): void => {
+      if (value === '') throw this.fail(`${at}.${field} is required`, `${at}.${field}`);
+    };
+    const cfg = c[kind]!;
+    need(cfg.url, 'url');
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(cfg.url)) throw this.fail(`${at}.url must be a URL such as ${CONNECTOR_URL_EXAMPLES[kind]}, not ${goQuote(cfg.url)}`, `${at}.url`);
+    if (cfg.passwordEnv !== '' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(cfg.passwordEnv)) {
+      throw this.fail(`${at}.password_env must be the name of an environment variable, not ${goQuote(cfg.passwordEnv)}`, `${at}.password_env`);
+    }
+    const start = (value: string, what: string): void => {
+      if (value === '' || value === 'earliest' || value === 'latest' || /^\d+(-\d+)?$/.test(value)) return;
+      throw this.fail(`${at}.start must be "earliest", "latest" or ${what}, not ${goQuote(value)}`, `${at}.start`);
+    };
+    if (c.redisStreams !== undefined) {
+      need(c.redisStreams.stream, 'stream');
+      start(c.redisStreams.start, 'an entry id (1700000000000-0)');
+    } else if (c.natsJetstream !== undefined) {
+      need(c.natsJetstream.stream, 'stream');
+      start(c.natsJetstream.start, 'a stream sequence number');
+      if (c.natsJetstream.start.includes('-')) throw this.fail(`${at}.start must be a stream sequence number, not ${goQuote(c.natsJetstream.start)}`, `${at}.start`);
+    } else if (c.amqp !== undefined) {
+      need(c.amqp.queue, 'queue');
+      if (!['', 'classic', 'quorum', 'stream'].includes(c.amqp.queueType)) {
+        throw this.fail(`${at}.queue_type must be "classic" (the default), "quorum" or "stream", not ${goQuote(c.amqp.queueType)}`, `${at}.queue_type`);
+      }
+      start(c.amqp.start, 'a stream offset');
+      if (c.amqp.start !== '' && c.amqp.queueType !== 'stream') throw this.fail(`${at}.start applies to stream queues only (queue_type "stream")`, `${at}.start`);
+    } else if (c.mqtt !== undefined) {
+      need(c.mqtt.topic, 'topic');
+    } else if (c.postgresCdc !== undefined) {
+      need(c.postgresCdc.slot, 'slot');
+      need(c.postgresCdc.publication, 'publication');
+      for (const [i, id] of [['slot', c.postgresCdc.slot], ['publication', c.postgresCdc.publication]] as const) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw this.fail(`${at}.${i} must be a lower-case SQL identifier (letters, digits, _), not ${goQuote(id)}`, `${at}.${i}`);
+      }
+    }
+    if (spout.batch !== undefined && spout.batch.maxDelay !== '') {
+      const d = parseDuration(spout.batch.maxDelay);
+      if ('error' in d || d.ms < 0) throw this.fail(`spout.batch.max_delay must be a duration such as "200ms", not ${goQuote(spout.batch.maxDelay)}`, 'spout.batch.max_delay');
     }
   }
 }

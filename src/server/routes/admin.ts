@@ -1,5 +1,5 @@
 /**
- * Routes for the daemon itself: version, health and fsck.
+ * Routes for the daemon itself: version, health, fsck and gc.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../app.js';
@@ -11,5 +11,6 @@ export function adminRoutes({ pfs, version }: AppDeps): FastifyPluginAsync {
     app.get('/version', async () => ({ version, api: API_VERSION }));
     app.get('/health', async () => ({ ok: true }));
     app.post('/fsck', async () => pfs.fsck.run());
+    app.post('/gc', async () => pfs.gc());
   };
 }

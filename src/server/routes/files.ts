@@ -8,6 +8,7 @@ import type { CommitRef, CommitUploadRequest, CopyFileRequest } from '../../api/
 import { SluiceError } from '../../errors/index.js';
 import type { AppDeps } from '../app.js';
 import { body, optString, qBool, qReq, qStr, reqString } from './util.js';
+import { parseSpoutStats } from '../metrics/daemon-metrics.js';
 
 type Params = { repo: string; ref: string; id: string };
 
@@ -18,7 +19,7 @@ function stream(b: unknown): Readable {
   return b as Readable;
 }
 
-export function fileRoutes({ pfs }: AppDeps): FastifyPluginAsync {
+export function fileRoutes({ pfs, metrics }: AppDeps): FastifyPluginAsync {
   const { uploads, files } = pfs;
   return async (app) => {
     app.post('/uploads', async (_req, reply) => reply.status(201).send({ id: await uploads.create() }));
@@ -49,7 +50,10 @@ export function fileRoutes({ pfs }: AppDeps): FastifyPluginAsync {
         const m = body<Record<string, unknown>>(b.marker);
         r.marker = { branch: reqString(m, 'branch'), uploadId: reqString(m, 'uploadId') };
       }
-      return uploads.commit(req.params.id, r);
+      const spoutStats = parseSpoutStats(b.spoutStats);
+      const res = await uploads.commit(req.params.id, r);
+      if (spoutStats !== undefined) await metrics?.spoutBatch(res.commit, spoutStats);
+      return res;
     });
     app.delete<{ Params: Params }>('/uploads/:id', async (req, reply) => {
       await uploads.abort(req.params.id);

@@ -46,6 +46,11 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
     });
     app.post<{ Params: Params }>('/pipelines/:name/jobs/:id/stop', async (req) => jobs.stopJob(req.params.name, req.params.id));
     app.get<{ Params: Params }>('/pipelines/:name/jobs/:id/datums', async (req) => jobs.datums(req.params.name, req.params.id));
+    app.post('/datums/preview', async (req) => {
+      const b = body<Record<string, unknown>>(req.body);
+      const file = optString(b, 'file');
+      return jobs.previewDatums(reqString(b, 'spec'), file === undefined ? {} : { file });
+    });
 
     app.get('/logs', async (req, reply) => {
       const pipeline = qStr(req.query, 'pipeline');
@@ -84,7 +89,16 @@ export function ppsRoutes(pps: Pps): FastifyPluginAsync {
         if (typeof b[f] !== 'string') throw new SluiceError('INVALID_REQUEST_BODY', `field "${f}" must be a string`);
       }
       await jobs.result(req.params.name, b);
-      return reply.status(204).send();
+      // `?claim=1`: the worker's next datum in the same round trip, if one is pending now (no
+      // waiting: an empty answer sends the worker back to its long-polled claim).
+      if (qStr(req.query, 'claim') !== '1') return reply.status(204).send();
+      const ac = new AbortController();
+      reply.raw.once('close', () => ac.abort());
+      // The result is recorded: a claim that fails (the pipeline deleted meanwhile) must not
+      // make the report look refused; the worker's own claim says what happened.
+      const task = await jobs.claim(req.params.name, b.worker, 0, ac.signal).catch(() => null);
+      if (task === null) return reply.status(204).send();
+      return task;
     });
     app.post<{ Params: Params }>('/pipelines/:name/worker/state', async (req, reply) => {
       const b = body<WorkerStateReport>(req.body);

@@ -11,14 +11,14 @@ import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { SluiceError, wrapError } from '../../errors/index.js';
 import { migrate, type Database } from './schema.js';
-import type { MetadataStore } from './metadata-store.js';
+import { meterLogConfig, type MetadataStore, type MetadataStoreOptions } from './metadata-store.js';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 // int8 columns hold counters, sizes and times, all far below 2^53: read them as numbers.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
-export async function openPostgresMetadataStore(url: string): Promise<MetadataStore> {
+export async function openPostgresMetadataStore(url: string, opts: MetadataStoreOptions = {}): Promise<MetadataStore> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? 'sluice';
   if (!SCHEMA_RE.test(schema)) throw new SluiceError('INVALID_ARGUMENT', `invalid PostgreSQL schema name ${JSON.stringify(schema)} in the metadata URL`);
@@ -41,7 +41,7 @@ export async function openPostgresMetadataStore(url: string): Promise<MetadataSt
     await pool.end().catch(() => undefined);
     throw wrapError(err, 'UNAVAILABLE', `cannot reach PostgreSQL at ${parsed.host}`);
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...meterLogConfig(opts) });
   await migrate(db, 'postgres');
   return {
     db,

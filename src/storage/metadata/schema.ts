@@ -79,6 +79,8 @@ export interface ChunksTable {
   pack: string;
   offset: number;
   length: number;
+  /** The garbage collection that found this chunk unnamed and may delete it (src/pfs/gc.ts); null when live. */
+  condemned: number | null;
 }
 
 export interface PacksTable {
@@ -317,8 +319,10 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
     .addColumn('pack', 'text', (c) => c.notNull())
     .addColumn('offset', int, (c) => c.notNull())
     .addColumn('length', int, (c) => c.notNull())
+    .addColumn('condemned', int)
     .execute();
   await db.schema.createIndex('chunks_by_pack').ifNotExists().on('chunks').column('pack').execute();
+  await addColumnIfMissing(db, dialect, 'chunks', 'condemned', int);
   await db.schema
     .createTable('packs').ifNotExists()
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -339,6 +343,16 @@ export async function migrate(db: Kysely<Database>, dialect: Dialect): Promise<v
   await sql`insert into counters (name, value) values ('job_seq', 0) on conflict (name) do nothing`.execute(db);
   await migratePps(db, dialect);
   await migrateAuth(db, dialect);
+}
+
+/** Adds a nullable column to a table made by an older version (CREATE TABLE IF NOT EXISTS keeps the old shape). */
+async function addColumnIfMissing(db: Kysely<Database>, dialect: Dialect, table: string, column: string, type: string): Promise<void> {
+  if (dialect === 'postgres') {
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
+    return;
+  }
+  const cols = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(db);
+  if (!cols.rows.some((c) => c.name === column)) await sql`alter table ${sql.table(table)} add column ${sql.ref(column)} ${sql.raw(type)}`.execute(db);
 }
 
 // ---- auth (owned by src/auth) ----

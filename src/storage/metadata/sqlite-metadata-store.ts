@@ -8,9 +8,9 @@ import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { Lru } from '../../lib/lru.js';
 import { wrapError } from '../../errors/index.js';
 import { migrate, type Database } from './schema.js';
-import type { MetadataStore } from './metadata-store.js';
+import { meterLogConfig, type MetadataStore, type MetadataStoreOptions } from './metadata-store.js';
 
-export async function openSqliteMetadataStore(file: string): Promise<MetadataStore> {
+export async function openSqliteMetadataStore(file: string, opts: MetadataStoreOptions = {}): Promise<MetadataStore> {
   let raw: BetterSqlite3.Database;
   try {
     raw = new BetterSqlite3(file);
@@ -22,7 +22,7 @@ export async function openSqliteMetadataStore(file: string): Promise<MetadataSto
   } catch (err) {
     throw wrapError(err, 'UNAVAILABLE', `cannot open metadata database ${file}`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }), ...meterLogConfig(opts) });
   await migrate(db, 'sqlite');
   return {
     db,

@@ -15,11 +15,11 @@
  * safe because a sealed pack never changes.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, opendir, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import type { Dir } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError, wrapError } from '../../errors/index.js';
-import type { ChunkLocation, ObjectStore, PackWriter } from './object-store.js';
+import type { ChunkLocation, ObjectStore, PackInfo, PackWriter } from './object-store.js';
 
 export interface FsObjectStoreOptions {
   /** Sealed packs kept open for reading. Default 64. */
@@ -174,6 +174,18 @@ export class FsObjectStore implements ObjectStore {
     for await (const entry of dir) {
       const m = PACK_FILE_RE.exec(entry.name);
       if (m !== null && entry.isFile()) yield m[1] as string;
+    }
+  }
+
+  async *listPackInfos(): AsyncIterable<PackInfo> {
+    for await (const id of this.listPacks()) {
+      try {
+        const st = await stat(this.packPath(id));
+        yield { id, size: st.size, modifiedAt: st.mtimeMs };
+      } catch (err) {
+        // Deleted between the listing and the stat (by a collector elsewhere): not a pack any more.
+        if (errnoCode(err) !== 'ENOENT') throw wrapError(err, 'INTERNAL', `cannot stat pack ${id}`);
+      }
     }
   }
 

@@ -265,6 +265,23 @@ export function runObjectStoreConformance(name: string, make: () => Promise<Obje
       });
     });
 
+    it('lists sealed packs with their size and age', async () => {
+      await withOpenStore(async (store) => {
+        const before = Date.now();
+        const a = await sealedPack(store, [randomBytes(1000), randomBytes(24)]);
+        const b = await sealedPack(store, []);
+        const unsealed = await store.createPackWriter();
+        await unsealed.append(randomBytes(10));
+        const infos = [];
+        for await (const info of store.listPackInfos()) infos.push(info);
+        infos.sort((x, y) => x.id.localeCompare(y.id));
+        assert.deepEqual(infos.map((i) => [i.id, i.size]), [[a.id, 1024], [b.id, 0]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))));
+        // Clocks of a remote store may differ a little from ours, and S3 rounds to the second.
+        for (const info of infos) assert.ok(Math.abs(info.modifiedAt - before) < 5 * 60_000, `pack ${info.id} modifiedAt ${info.modifiedAt} is far from now (${before})`);
+        await unsealed.abort();
+      });
+    });
+
     it('serves many concurrent reads across packs', async () => {
       await withOpenStore(async (store) => {
         const packs = [];

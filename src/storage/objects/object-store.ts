@@ -10,6 +10,18 @@
  * remove it, and `cleanupTemp` removes half-written packs at start-up.
  */
 
+/** A sealed pack as the store lists it: size in bytes, and when it was sealed (ms since epoch). */
+export interface PackInfo {
+  id: string;
+  size: number;
+  /**
+   * When the pack was last written (file mtime; S3 LastModified, which for a multipart upload is
+   * when it began): never later than its seal. The collector leaves packs younger than its grace
+   * period alone, since an upload in another process may be about to name them.
+   */
+  modifiedAt: number;
+}
+
 /** A chunk of a file: SHA-256 of its bytes (64 lowercase hex) and its length. */
 export interface ChunkRef {
   hash: string;
@@ -44,6 +56,8 @@ export interface ObjectStore {
   read(loc: ChunkLocation): Promise<Buffer>;
   /** Every sealed pack id. */
   listPacks(): AsyncIterable<string>;
+  /** Every sealed pack with its size and age (one listing; no request per pack on S3). */
+  listPackInfos(): AsyncIterable<PackInfo>;
   deletePack(id: string): Promise<void>;
   close(): Promise<void>;
 }

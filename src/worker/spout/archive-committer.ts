@@ -329,7 +329,8 @@ export class ArchiveCommitter {
 
   private async commitCall(data: SpoutUpload, marker: SpoutUpload | undefined): Promise<CommitUploadResponse | null> {
     const { repo, branch, provenance } = this.opts;
-    const opts = { provenance, ...(marker !== undefined ? { marker: { branch: MARKER_BRANCH, upload: marker } } : {}) };
+    // One archive read from the pipe is one message, for the spout metrics.
+    const opts = { provenance, spoutStats: { messages: 1 }, ...(marker !== undefined ? { marker: { branch: MARKER_BRANCH, upload: marker } } : {}) };
     return retry(
       this.opts.retry,
       this.opts.signal,

@@ -3,7 +3,7 @@
  * satisfy them as they are, and tests can pass doubles (a client that fails on cue).
  */
 import type { PipelineInfo, WorkerStateReport } from '../../api/pps-types.js';
-import type { CommitRef, CommitUploadResponse } from '../../api/types.js';
+import type { CommitRef, CommitUploadResponse, SpoutCommitStats } from '../../api/types.js';
 import type { Body } from '../../client/index.js';
 import type { LogSink } from '../log-shipper.js';
 import type { MarkerSource } from './marker.js';
@@ -17,7 +17,7 @@ export interface SpoutUpload {
   commit(
     repo: string,
     ref: string,
-    opts?: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: SpoutUpload } },
+    opts?: { description?: string; provenance?: CommitRef[]; marker?: { branch: string; upload: SpoutUpload }; spoutStats?: SpoutCommitStats },
   ): Promise<CommitUploadResponse>;
   abort(): Promise<void>;
 }

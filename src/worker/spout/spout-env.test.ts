@@ -20,6 +20,9 @@ describe('spoutUserCodeEnv', () => {
     const env = spoutUserCodeEnv({
       pipeline: 'events',
       specCommit: 'abc123',
+      outputBranch: 'staging',
+      daemonAddress: 'http://127.0.0.1:30651',
+      token: 't0k',
       transformEnv: { TOPIC: 'orders', PPS_PIPELINE_NAME: 'spoofed', PATH: '/opt/bin:/usr/bin' },
       workerEnv: { PATH: '/usr/bin', HOME: '/root', PACHD_ADDRESS: '127.0.0.1:1', SECRET: 'not passed' },
     });
@@ -32,6 +35,17 @@ describe('spoutUserCodeEnv', () => {
     assert.equal(env.HOME, '/root');
     assert.equal(env.PACHD_ADDRESS, '127.0.0.1:1');
     assert.equal(env.SECRET, undefined, 'the worker’s environment is not inherited wholesale');
+    assert.equal(env.SLUICE_SPOUT_OUTPUT_BRANCH, 'staging', 'put file with no target writes the output branch');
+    // What Pachyderm's Python clients read in a cluster: new_in_cluster() and the token fallback.
+    assert.equal(env.PACHD_PEER_SERVICE_HOST, '127.0.0.1');
+    assert.equal(env.PACHD_PEER_SERVICE_PORT, '30651');
+    assert.equal(env.PACH_PYTHON_AUTH_TOKEN, 't0k');
+  });
+
+  it('sets no token variable when the spout has no token', () => {
+    const env = spoutUserCodeEnv({ pipeline: 'e', specCommit: 'c', outputBranch: 'master', daemonAddress: '127.0.0.1:30650', transformEnv: {}, workerEnv: {} });
+    assert.equal(env.PACH_PYTHON_AUTH_TOKEN, undefined);
+    assert.equal(env.PACHD_PEER_SERVICE_PORT, '30650');
   });
 });
 
@@ -44,9 +58,9 @@ describe('prepareSpoutEnvironment', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes a private pachctl config naming the daemon, the token and the spout, and working CLI shims', async () => {
+  it('writes a private pachctl config naming the daemon (gRPC) and the token, nothing pachyderm-sdk refuses, and working CLI shims', async () => {
     const env = await prepareSpoutEnvironment({
-      dir, pipeline: 'events', outputBranch: 'staging', daemonAddress: 'http://127.0.0.1:30650', token: 't0k',
+      dir, daemonAddress: 'http://127.0.0.1:30650', token: 't0k',
       nodePath: process.execPath, cliPath: join(dir, "it's here.js"),
     });
     assert.deepEqual(env.binds, [
@@ -57,7 +71,7 @@ describe('prepareSpoutEnvironment', () => {
     assert.deepEqual(config, {
       v2: {
         active_context: 'spout',
-        contexts: { spout: { pachd_address: 'http://127.0.0.1:30650', session_token: 't0k', pipeline_name: 'events', output_branch: 'staging' } },
+        contexts: { spout: { pachd_address: 'grpc://127.0.0.1:30650', session_token: 't0k' } },
       },
     });
     assert.equal((await stat(join(dir, 'pachctl', 'config.json'))).mode & 0o777, 0o600, 'the token is readable by its owner only');

@@ -6,15 +6,19 @@
  *   `pachctl` cannot shadow them. Each is `exec <node> <package>/bin/sluice.js "$@"`; both paths
  *   are on the host's read-only root, which the sandbox shows as it is;
  * - `PACH_CONFIG=/pachctl/config.json` (Pachyderm mounts the same file at the same path): a
- *   pachctl-shaped config whose active context `spout` holds `pachd_address` (the daemon this
- *   worker talks to), `session_token` (the pipeline's token, when there is one),
- *   `pipeline_name` and `output_branch` (so `put file` with no repo or branch writes the spout's
- *   own output). The host file lives in the worker's scratch folder, mode 0600, bound read-only
- *   (the scratch folder sits in the daemon's data folder, which user code otherwise cannot see);
+ *   pachctl-shaped config whose active context `spout` holds `pachd_address` (`grpc://host:port`
+ *   of the daemon this worker talks to) and `session_token` (the pipeline's token, when there is
+ *   one), nothing else: pachyderm-sdk refuses unknown keys (pachyderm-env.ts). The host file
+ *   lives in the worker's scratch folder, mode 0600, bound read-only (the scratch folder sits in
+ *   the daemon's data folder, which user code otherwise cannot see);
+ * - the variables Pachyderm's Python clients read in a cluster (`PACHD_PEER_SERVICE_HOST`/`PORT`,
+ *   `PACH_PYTHON_AUTH_TOKEN`; pachyderm-env.ts);
  * - Pachyderm's variables: `PPS_PIPELINE_NAME`, `PPS_SPEC_COMMIT` (the spec commit id) and
  *   `PACH_JOB_ID`. A 2.x spout has no job; 1.x set the literal `spout`. Sluice sets the spec
  *   commit id, the id its transform pipelines give the job they run at creation, so the value
- *   names something that exists and changes on `update pipeline`.
+ *   names something that exists and changes on `update pipeline`;
+ * - `SLUICE_SPOUT_OUTPUT_BRANCH`: with `PPS_PIPELINE_NAME`, what lets `put file` with no repo or
+ *   branch write the spout's own output (`spoutDefaults` in client/config.ts).
  *
  * Layers, later ones winning (as for transforms, user-code-env.ts): the worker variables user
  * code keeps (`PATH`, `HOME`, locale, `PACHD_ADDRESS`, `PACH_TOKEN`), then `transform.env`, then
@@ -22,13 +26,14 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConfigFile } from '../../client/index.js';
+import { SPOUT_OUTPUT_BRANCH_ENV, type ConfigFile } from '../../client/index.js';
 import { INHERITED_VARIABLES } from '../user-code-env.js';
 import type { ReadOnlyBind } from '../user-code-driver.js';
+import { inClusterVariables, pachctlConfig, PACHCTL_CONFIG_DIR, PACHCTL_CONFIG_PATH, writePachctlConfig } from '../pachyderm-env.js';
 
 /** Where the config folder and the CLI folder appear inside the sandbox. */
-export const SPOUT_CONFIG_DIR = '/pachctl';
-export const SPOUT_CONFIG_PATH = `${SPOUT_CONFIG_DIR}/config.json`;
+export const SPOUT_CONFIG_DIR = PACHCTL_CONFIG_DIR;
+export const SPOUT_CONFIG_PATH = PACHCTL_CONFIG_PATH;
 export const SPOUT_BIN_DIR = '/pach-bin';
 /** The active context's name in the spout's config. */
 export const SPOUT_CONTEXT = 'spout';
@@ -38,8 +43,6 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 export interface SpoutEnvironmentOptions {
   /** Host folder (created) that holds `pachctl/config.json` and `pach-bin/`. */
   dir: string;
-  pipeline: string;
-  outputBranch: string;
   /** The daemon's address as the worker reaches it (`host:port` or a URL). */
   daemonAddress: string;
   /** The pipeline's token, if the worker has one. */
@@ -61,32 +64,16 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The config file a spout's CLI and SDK read. */
-export function spoutConfig(opts: Pick<SpoutEnvironmentOptions, 'pipeline' | 'outputBranch' | 'daemonAddress' | 'token'>): ConfigFile {
-  return {
-    v2: {
-      active_context: SPOUT_CONTEXT,
-      contexts: {
-        [SPOUT_CONTEXT]: {
-          pachd_address: opts.daemonAddress,
-          ...(opts.token !== undefined && opts.token !== '' ? { session_token: opts.token } : {}),
-          pipeline_name: opts.pipeline,
-          output_branch: opts.outputBranch,
-        },
-      },
-    },
-  };
+/** The config file a spout's CLI and SDKs read. */
+export function spoutConfig(opts: Pick<SpoutEnvironmentOptions, 'daemonAddress' | 'token'>): ConfigFile {
+  return pachctlConfig(SPOUT_CONTEXT, { daemonAddress: opts.daemonAddress, ...(opts.token !== undefined ? { token: opts.token } : {}) });
 }
 
 /** Writes the config and the CLI shims under `opts.dir`; returns the binds that show them. */
 export async function prepareSpoutEnvironment(opts: SpoutEnvironmentOptions): Promise<SpoutEnvironment> {
-  const configDir = join(opts.dir, 'pachctl');
   const binDir = join(opts.dir, 'pach-bin');
-  await mkdir(configDir, { recursive: true, mode: 0o700 });
   await mkdir(binDir, { recursive: true });
-  const config = spoutConfig(opts);
-  // The token is a secret: only the worker's user (which user code runs as) may read it.
-  await writeFile(join(configDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  const { bind, config } = await writePachctlConfig(opts.dir, SPOUT_CONTEXT, { daemonAddress: opts.daemonAddress, ...(opts.token !== undefined ? { token: opts.token } : {}) });
   for (const name of ['pachctl', 'sluice']) {
     // SLUICE_INVOKED_AS: help and errors say `pachctl`, not the script's name.
     const shim = `#!/bin/sh\nSLUICE_INVOKED_AS=${name} exec ${shellQuote(opts.nodePath)} ${shellQuote(opts.cliPath)} "$@"\n`;
@@ -94,18 +81,17 @@ export async function prepareSpoutEnvironment(opts: SpoutEnvironmentOptions): Pr
     await writeFile(path, shim);
     await chmod(path, 0o755);
   }
-  return {
-    binds: [
-      { source: configDir, target: SPOUT_CONFIG_DIR },
-      { source: binDir, target: SPOUT_BIN_DIR },
-    ],
-    config,
-  };
+  return { binds: [bind, { source: binDir, target: SPOUT_BIN_DIR }], config };
 }
 
 export interface SpoutUserCodeEnvOptions {
   pipeline: string;
   specCommit: string;
+  outputBranch: string;
+  /** The daemon's address as the worker reaches it (`host:port` or a URL). */
+  daemonAddress: string;
+  /** The pipeline's token, if the worker has one. */
+  token?: string;
   transformEnv: Readonly<Record<string, string>>;
   /** The worker's environment (default `process.env`). */
   workerEnv?: Readonly<Record<string, string | undefined>>;
@@ -122,8 +108,10 @@ export function spoutUserCodeEnv(opts: SpoutUserCodeEnvOptions): Record<string, 
   Object.assign(env, opts.transformEnv);
   const path = env.PATH ?? DEFAULT_PATH;
   env.PATH = path === '' ? SPOUT_BIN_DIR : `${SPOUT_BIN_DIR}:${path}`;
+  Object.assign(env, inClusterVariables({ daemonAddress: opts.daemonAddress, ...(opts.token !== undefined ? { token: opts.token } : {}) }));
   env.PACH_CONFIG = SPOUT_CONFIG_PATH;
   env.PPS_PIPELINE_NAME = opts.pipeline;
+  env[SPOUT_OUTPUT_BRANCH_ENV] = opts.outputBranch;
   env.PPS_SPEC_COMMIT = opts.specCommit;
   env.PACH_JOB_ID = opts.specCommit;
   return env;
