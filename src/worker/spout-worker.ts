@@ -199,17 +199,8 @@ export async function runSpoutWorker(opts: SpoutWorkerOptions): Promise<void> {
 
   let committer: ArchiveCommitter | undefined;
   try {
-    let info: PipelineInfo;
-    try {
-      info = await retry(policy, signal, () => client.inspectPipeline(pipeline), { onRetry });
-    } catch (err) {
-      if (signal.aborted) return;
-      if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
-        warn(`pipeline ${pipeline} no longer exists; the worker stops`);
-        return;
-      }
-      throw err;
-    }
+    const info = await inspectOwnPipeline(client, pipeline, { policy, signal, onRetry, warn });
+    if (info === undefined) return;
     unreachableWarned = false;
     const spec = spoutSpec(info);
     const driver = opts.driver ?? (await detectDriver());
@@ -320,5 +311,27 @@ export async function runSpoutWorker(opts: SpoutWorkerOptions): Promise<void> {
     await committer?.close();
     await logs.close(2_000);
     await rm(scratchRoot, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/**
+ * The worker's own pipeline, retried while the daemon is unreachable; undefined when the signal
+ * aborted or the pipeline no longer exists (told to `warn`): either way the worker stops.
+ * Shared by the spout and connector workers.
+ */
+export async function inspectOwnPipeline(
+  client: Pick<SpoutClient, 'inspectPipeline'>,
+  pipeline: string,
+  o: { policy: RetryPolicy; signal: AbortSignal; onRetry: (err: unknown, attempt: number, delayMs: number) => void; warn: (m: string) => void },
+): Promise<PipelineInfo | undefined> {
+  try {
+    return await retry(o.policy, o.signal, () => client.inspectPipeline(pipeline), { onRetry: o.onRetry });
+  } catch (err) {
+    if (o.signal.aborted) return undefined;
+    if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
+      o.warn(`pipeline ${pipeline} no longer exists; the worker stops`);
+      return undefined;
+    }
+    throw err;
   }
 }

@@ -28,7 +28,7 @@ import { backoffDelay, DAEMON_RETRY, retry, sleep, type RetryPolicy } from '../r
 import { ArchiveCommitter, type CommittedArchive } from '../spout/archive-committer.js';
 import { MARKER_BRANCH } from '../spout/marker.js';
 import type { SpoutClient } from '../spout/spout-client.js';
-import { SPOUT_RESTART, StateReporter, type SpoutRestartPolicy, type SpoutWorkerState } from '../spout-worker.js';
+import { inspectOwnPipeline, SPOUT_RESTART, StateReporter, type SpoutRestartPolicy, type SpoutWorkerState } from '../spout-worker.js';
 import { layOut, type BatchFormat } from './batch-layout.js';
 import { connectorKind, connectorName, errorText, type ConnectorContext, type ConnectorSource, type Json } from './connector-source.js';
 import { openConnectorSource } from './sources.js';
@@ -136,17 +136,8 @@ export async function runConnectorWorker(opts: ConnectorWorkerOptions): Promise<
 
   let committer: ArchiveCommitter | undefined;
   try {
-    let info: PipelineInfo;
-    try {
-      info = await retry(policy, signal, () => client.inspectPipeline(pipeline), { onRetry });
-    } catch (err) {
-      if (signal.aborted) return;
-      if (isSluiceError(err, 'PPS_PIPELINE_NOT_FOUND')) {
-        warn(`pipeline ${pipeline} no longer exists; the worker stops`);
-        return;
-      }
-      throw err;
-    }
+    const info = await inspectOwnPipeline(client, pipeline, { policy, signal, onRetry, warn });
+    if (info === undefined) return;
     const spec = connectorSpec(info);
     const kind = connectorKind(spec.connector);
     const name = connectorName(kind);
